@@ -1,0 +1,61 @@
+"""The domain's exceptions. They say what went wrong in the client's terms; the HTTP
+edge (``ades.api.errors``) maps each class to a status code and an OGC type URI."""
+
+from __future__ import annotations
+
+
+class AdesError(Exception):
+    """Base class: ``str(err)`` is the message shown to the client."""
+
+
+class NoSuchWorkspace(AdesError):
+    def __init__(self, workspace: str):
+        super().__init__(f"workspace '{workspace}' does not exist")
+
+
+class NoSuchProcess(AdesError):
+    def __init__(self, process_id: str, workspace: str):
+        super().__init__(f"process '{process_id}' is not deployed in workspace '{workspace}'")
+
+
+class NoSuchJob(AdesError):
+    def __init__(self, job_id: str, workspace: str):
+        super().__init__(f"job '{job_id}' does not exist in workspace '{workspace}'")
+
+
+class ResultNotReady(AdesError):
+    def __init__(self, job_id: str, status: str):
+        super().__init__(f"job '{job_id}' has no results: its status is '{status}'")
+
+
+class JobFailed(AdesError):
+    """Results were asked of a job whose application failed."""
+
+    def __init__(self, job_id: str, message: str):
+        super().__init__(f"job '{job_id}' failed: {message}")
+
+
+class JobDismissed(AdesError):
+    def __init__(self, job_id: str):
+        super().__init__(f"job '{job_id}' was dismissed: it has no results")
+
+
+class NoSuchOutput(AdesError):
+    def __init__(self, output_id: str, job_id: str):
+        super().__init__(f"job '{job_id}' has no output '{output_id}'")
+
+
+class InvalidInput(AdesError):
+    """An execute request's input is missing, unknown or of the wrong type."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        super().__init__(f"input '{name}': {reason}")
+
+
+class InvalidRequest(AdesError):
+    """A request body or parameter is malformed (not about one named input)."""
+
+
+class InvalidPackage(AdesError):
+    """A CWL application package cannot be loaded or cannot run here."""

@@ -1,0 +1,59 @@
+"""All configuration of the server: one dataclass, read from ``ADES_*`` environment
+variables and overridden by CLI flags. Every default lives here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".ades")
+    workspaces: Path = Path("workspaces")
+    # SQLAlchemy URL; empty means a SQLite file in the data dir.
+    database_url: str = ""
+    # Empty endpoint means: start the embedded SeaweedFS S3 on 127.0.0.1.
+    s3_endpoint: str = ""
+    s3_access_key: str = "ades"
+    s3_secret_key: str = "ades-secret"
+    s3_bucket: str = "ades"
+    s3_region: str = "us-east-1"
+    max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Seconds a synchronous execution may wait for its job before answering 201 instead.
+    sync_timeout: float = 60.0
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'ades.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``ADES_<FIELD>`` variables, then explicit overrides (CLI flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"ADES_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw)
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings
+
+
+def _convert(name: str, raw: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as err:
+        raise ValueError(f"ADES_{name.upper()}={raw!r} is not a {kind}") from err
+    if kind == "Path":
+        return Path(raw)
+    return raw
