@@ -1,0 +1,213 @@
+"""Turn the ``inputs`` of an OGC execute request into a CWL job order, checking every
+value against its parameter's JSON Schema and occurrence bounds before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from ades.errors import InvalidInput, InvalidRequest
+from ades.model import Parameter, Process
+
+# Where a File or Directory may come from. Not file://: a client must not make the server
+# read its own disk.
+REFERENCE_SCHEMES = ("http", "https", "s3")
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def to_job_order(process: Process, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The CWL job order for ``inputs`` (OGC form: plain values, qualified values
+    ``{"value": ...}``, references ``{"href": ...}`` or lists of those).
+
+    Omitted optional inputs stay out of the job order, so cwltool applies the CWL
+    defaults. Raises InvalidInput naming the first offending input.
+    """
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, Mapping):
+        raise InvalidRequest("'inputs' must be an object mapping input ids to values")
+    parameters = {p.id: p for p in process.inputs}
+    for name in inputs:
+        if name not in parameters:
+            raise InvalidInput(name, f"is not an input of process '{process.id}'")
+    order: dict[str, Any] = {}
+    for parameter in process.inputs:
+        value = inputs.get(parameter.id)
+        if value is None:
+            if parameter.min_occurs > 0:
+                raise InvalidInput(parameter.id, "is required")
+            continue
+        order[parameter.id] = _job_value(parameter, value)
+    return order
+
+
+def _job_value(parameter: Parameter, value: Any) -> Any:
+    value = _unqualified(value)
+    schema = parameter.schema
+    if _takes_list(schema):
+        # The list is the value itself (a CWL array input); one bare value is a list of one.
+        items = value if isinstance(value, list) else [value]
+        _check_occurrences(parameter, len(items) if schema.get("type") == "array" else 1)
+        plain: Any = [_plain(parameter, _unqualified(item)) for item in items]
+        if not isinstance(value, list) and schema.get("type") != "array":
+            plain = plain[0]
+        _validate(parameter, plain, schema)
+        return _to_cwl(parameter, plain, many=isinstance(plain, list))
+    if parameter.max_occurs != 1:
+        # Several occurrences of a value that is not itself a list.
+        items = value if isinstance(value, list) else [value]
+        _check_occurrences(parameter, len(items))
+        plain = [_plain(parameter, _unqualified(item)) for item in items]
+        for index, item in enumerate(plain):
+            _validate(parameter, item, schema, where=f"value {index + 1}: ")
+        return _to_cwl(parameter, plain, many=True)
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise InvalidInput(parameter.id, f"accepts at most 1 value, got {len(value)}")
+        value = _unqualified(value[0])
+    plain = _plain(parameter, value)
+    _validate(parameter, plain, schema)
+    return _to_cwl(parameter, plain, many=False)
+
+
+def _takes_list(schema: Mapping[str, Any]) -> bool:
+    """Whether one value of this schema may be a JSON array (array, Any, or a union
+    with an array member)."""
+    if "type" not in schema and "anyOf" not in schema and "oneOf" not in schema:
+        return True
+    if schema.get("type") == "array":
+        return True
+    members = schema.get("anyOf", []) + schema.get("oneOf", [])
+    return any(_takes_list(member) for member in members)
+
+
+def _check_occurrences(parameter: Parameter, count: int) -> None:
+    if count < parameter.min_occurs:
+        raise InvalidInput(
+            parameter.id, f"expects at least {_values(parameter.min_occurs)}, got {count}"
+        )
+    if isinstance(parameter.max_occurs, int) and count > parameter.max_occurs:
+        raise InvalidInput(
+            parameter.id, f"accepts at most {_values(parameter.max_occurs)}, got {count}"
+        )
+
+
+def _values(count: int) -> str:
+    return f"{count} value" if count == 1 else f"{count} values"
+
+
+_QUALIFIED_KEYS = {"value", "mediaType", "encoding", "schema"}
+
+
+def _unqualified(value: Any) -> Any:
+    """The value of an OGC qualified value ``{"value": v, "mediaType": ...}``."""
+    if isinstance(value, Mapping) and "value" in value and set(value) <= _QUALIFIED_KEYS:
+        return value["value"]
+    return value
+
+
+def _plain(parameter: Parameter, value: Any) -> Any:
+    """One value in the JSON form its schema describes: for a File or Directory a reference
+    object (a bare URL string is accepted as its href), checked to point somewhere usable."""
+    if parameter.kind not in ("File", "Directory"):
+        if isinstance(value, Mapping) and "href" in value and "href" not in _properties(parameter):
+            raise InvalidInput(parameter.id, "takes a value, not a reference ('href')")
+        return value
+    if isinstance(value, str):
+        value = {"href": value}
+    if not isinstance(value, Mapping) or "href" not in value:
+        raise InvalidInput(
+            parameter.id,
+            f"expected a reference to a {parameter.kind} (an object with an 'href' URL), "
+            f"got {_describe(value)}",
+        )
+    href = value["href"]
+    if not isinstance(href, str) or not href.strip():
+        raise InvalidInput(parameter.id, f"has a reference whose href is {_describe(href)}")
+    scheme = urlparse(href).scheme
+    if not scheme:
+        raise InvalidInput(parameter.id, f"has a reference '{href}' that is not a URL")
+    if scheme not in REFERENCE_SCHEMES:
+        raise InvalidInput(
+            parameter.id,
+            f"has a reference '{href}' with an unsupported scheme '{scheme}' "
+            f"(use {', '.join(REFERENCE_SCHEMES)})",
+        )
+    return dict(value)
+
+
+def _properties(parameter: Parameter) -> Mapping[str, Any]:
+    return parameter.schema.get("properties", {})
+
+
+def _validate(parameter: Parameter, value: Any, schema: Mapping[str, Any], where: str = "") -> None:
+    error = best_match(Draft202012Validator(schema).iter_errors(value))
+    if error is not None:
+        raise InvalidInput(parameter.id, where + _reason(error))
+
+
+def _reason(error: ValidationError) -> str:
+    """A short sentence for a jsonschema error, naming where inside the value it is."""
+    where = "".join(
+        f"item {p + 1}: " if isinstance(p, int) else f"field '{p}': " for p in error.absolute_path
+    )
+    if error.validator == "type":
+        wanted = error.validator_value
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        expected = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        return f"{where}expected {expected}, got {_describe(error.instance)}"
+    if error.validator == "enum":
+        choices = ", ".join(repr(c) for c in error.validator_value)
+        return f"{where}expected one of {choices}, got {_describe(error.instance)}"
+    if error.validator in ("anyOf", "oneOf"):
+        names = [_TYPE_NAMES.get(s.get("type"), "a value") for s in error.validator_value]
+        expected = " or ".join(dict.fromkeys(names))
+        return f"{where}expected {expected}, got {_describe(error.instance)}"
+    return f"{where}{error.message}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Mapping):
+        return "a reference" if "href" in value else "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def _to_cwl(parameter: Parameter, value: Any, *, many: bool) -> Any:
+    """A checked value in CWL's terms: references become File/Directory objects."""
+    if many:
+        return [_to_cwl(parameter, item, many=False) for item in value]
+    if parameter.kind in ("File", "Directory") and isinstance(value, Mapping):
+        return {"class": parameter.kind, "location": value["href"]}
+    if isinstance(value, float) and value.is_integer() and _wants_integer(parameter.schema):
+        # JSON has one number type; cwltool's int check rejects 3.0.
+        return int(value)
+    return value
+
+
+def _wants_integer(schema: Mapping[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return _wants_integer(schema.get("items", {}))
+    return schema.get("type") == "integer"

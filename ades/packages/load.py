@@ -1,0 +1,265 @@
+"""Load a CWL application package with cwltool's own loader (schema-salad validation and
+cwltool's static checks), pick its entry point, and describe that entry as a Process."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Mapping, MutableSequence
+from pathlib import Path
+from typing import Any
+
+from cwltool.context import LoadingContext
+from cwltool.errors import WorkflowException
+from cwltool.load_tool import (
+    default_loader,
+    fetch_document,
+    make_tool,
+    resolve_and_validate_document,
+)
+from cwltool.process import Process as CwlProcess
+from cwltool.workflow import default_make_tool
+from schema_salad.exceptions import ValidationException
+from schema_salad.fetcher import DefaultFetcher
+from schema_salad.sourceline import relname
+
+from ades.errors import InvalidPackage
+from ades.model import Parameter, Process
+from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
+
+JOB_CONTROL_HINT = "https://ades.dev/cwl#JobControl"
+JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
+SOFTWARE_VERSION_KEYS = ("https://schema.org/softwareVersion", "http://schema.org/softwareVersion")
+DEFAULT_VERSION = "0.0.0"
+
+# cwltool keeps per-version schema caches in module globals; loading two documents at once
+# from different threads (two deploy requests) must not interleave.
+_LOAD_LOCK = threading.Lock()
+
+
+def load_process(
+    document: str | Path,
+    workspace: str,
+    *,
+    workflow_id: str | None = None,
+    mutable: bool = False,
+    source_name: str = "package.cwl",
+) -> Process:
+    """Load and validate a CWL document — a file path, or the CWL text itself (YAML or
+    JSON) — and describe its entry point as a Process of ``workspace``.
+
+    The entry point of a ``$graph`` package is ``workflow_id`` when given, else ``#main``,
+    else its only Workflow. Raises InvalidPackage with the validator's message (which
+    names the line) when the document is not valid CWL.
+    """
+    text, name = _read(document, source_name)
+    if not text.strip():
+        raise InvalidPackage(f"{name}: the package is empty")
+    # The loader gets the text under a URI of our own, where nothing else exists: the text
+    # is what gets stored and run, so it must not lean on files beside it.
+    uri = f"file:///ades-package/{uuid.uuid4().hex}/{name}"
+    try:
+        with _LOAD_LOCK:
+            tool, entry, metadata = _load(text, uri, workflow_id)
+    except (ValidationException, WorkflowException) as exc:
+        raise InvalidPackage(_message(exc, uri, name)) from exc
+    except Exception as exc:
+        # The document is the user's: whatever else the loader trips on is theirs to fix
+        # too, and must reach them as a package error, not as a server error.
+        raise InvalidPackage(f"{name}: cannot be loaded: {_message(exc, uri, name)}") from exc
+
+    stem = Path(name).stem
+    if entry is None:
+        process_id = short_name(tool.tool["id"]) if "#" in tool.tool["id"] else stem
+    else:
+        # "main" names the role, not the process: the package file names it then.
+        process_id = stem if entry == "#main" else entry[1:]
+    return Process(
+        id=process_id,
+        workspace=workspace,
+        version=_version(tool.tool, metadata),
+        title=text_of(tool.tool["label"]) if tool.tool.get("label") else None,
+        description=text_of(tool.tool["doc"]) if tool.tool.get("doc") else None,
+        inputs=_parameters(tool, "inputs"),
+        outputs=_parameters(tool, "outputs"),
+        job_control=_job_control(tool),
+        package=text,
+        entry=entry,
+        mutable=mutable,
+    )
+
+
+def _read(document: str | Path, source_name: str) -> tuple[str, str]:
+    """(CWL text, the name to show in messages and to name a #main process after)."""
+    if isinstance(document, str) and ("\n" in document or document.lstrip().startswith("{")):
+        return document, source_name
+    path = Path(document)
+    try:
+        return path.read_text(encoding="utf-8"), path.name
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidPackage(f"cannot read package file '{path}': {exc}") from exc
+
+
+class _PackageOnlyFetcher(DefaultFetcher):
+    """Serves what the loader already holds (the package text, cwltool's own schemas) and
+    refuses every other file or URL: a package must be self-contained (its text is what is
+    stored and run), and loading a deployed one must not make the server read its own disk
+    or fetch from the network."""
+
+    def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+        cached = self.cache.get(url)
+        if isinstance(cached, str):
+            return cached
+        raise ValidationException(
+            f"'{url}' is outside the package: a deployed package must be self-contained"
+        )
+
+    def check_exists(self, url: str) -> bool:
+        return url in self.cache
+
+
+def _load(text: str, uri: str, workflow_id: str | None) -> tuple[CwlProcess, str | None, dict]:
+    """Validate the whole document, then build the cwltool Process of its entry point."""
+    context = LoadingContext({"strict": True, "do_update": True})
+    context.construct_tool_object = default_make_tool
+    context.fetcher_constructor = _PackageOnlyFetcher
+    context.loader = default_loader(context.fetcher_constructor)
+    context.loader.fetcher.cache[uri] = text
+
+    context, document, file_uri = fetch_document(uri, context)
+    if not isinstance(document, Mapping):
+        raise ValidationException("a CWL document must be a mapping at its top level")
+    context, resolved = resolve_and_validate_document(context, document, file_uri)
+    processes, _ = context.loader.resolve_ref(resolved)
+
+    if isinstance(processes, MutableSequence):
+        entry = _graph_entry(processes, workflow_id)
+        tool = make_tool(f"{file_uri}{entry}", context)
+    else:
+        if workflow_id and workflow_id.lstrip("#") != short_name(processes["id"]):
+            raise ValidationException(
+                f"workflow '{workflow_id}' not found: the document holds one process, "
+                f"'{short_name(processes['id'])}'"
+            )
+        entry = None
+        tool = make_tool(resolved, context)
+    return tool, entry, dict(context.metadata or {})
+
+
+def _graph_entry(processes: list[Mapping[str, Any]], workflow_id: str | None) -> str:
+    """The fragment ("#main") of the $graph process to run."""
+    ids = {"#" + p["id"].rsplit("#", 1)[-1]: p for p in processes}
+    listed = ", ".join(sorted(ids))
+    if workflow_id:
+        wanted = "#" + workflow_id.lstrip("#")
+        if wanted not in ids:
+            raise ValidationException(
+                f"workflow '{workflow_id}' not found in the $graph; it holds {listed}"
+            )
+        return wanted
+    if "#main" in ids:
+        return "#main"
+    workflows = sorted(key for key, p in ids.items() if p.get("class") == "Workflow")
+    if len(workflows) == 1:
+        return workflows[0]
+    if len(ids) == 1:
+        return next(iter(ids))
+    raise ValidationException(
+        f"cannot tell the entry point of the $graph: it has no #main and "
+        f"{len(workflows)} Workflows ({', '.join(workflows) or 'none'}); name one of {listed}"
+    )
+
+
+def _message(exc: Exception, uri: str, name: str) -> str:
+    """The validator's message with our internal URI replaced by the package's name, and
+    schema-salad's column wrapping undone (it aligns for a terminal, not for JSON)."""
+    message = str(exc)
+    folder = uri.rsplit("/", 1)[0] + "/"
+    for spelling, replacement in (
+        (uri, name),
+        (relname(uri), name),
+        (uri.removeprefix("file://"), name),
+        (folder, ""),
+    ):
+        message = message.replace(spelling, replacement)
+    located = re.compile(rf"{re.escape(name)}:\d+:\d+:")
+    lines: list[str] = []
+    for line in message.splitlines():
+        if lines and line[:1].isspace() and not located.match(line.strip()):
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+        elif line.strip():
+            lines.append(line.rstrip())
+    return "\n".join(lines) or type(exc).__name__
+
+
+def _version(tool: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
+    """s:softwareVersion of the entry, else of the document's top (where a $graph package
+    keeps it; the loader leaves those top-level keys unexpanded, so expand them here)."""
+    namespaces = metadata.get("$namespaces") or {}
+    top = {_expand(key, namespaces): value for key, value in metadata.items()}
+    for source in (tool, top):
+        for key in SOFTWARE_VERSION_KEYS:
+            if source.get(key) not in (None, ""):
+                return str(source[key])
+    return DEFAULT_VERSION
+
+
+def _expand(key: str, namespaces: Mapping[str, str]) -> str:
+    prefix, _, local = key.partition(":")
+    return namespaces[prefix] + local if local and prefix in namespaces else key
+
+
+def _parameters(tool: CwlProcess, direction: str) -> tuple[Parameter, ...]:
+    named = _schema_defs(tool)
+    parameters = []
+    for port in tool.tool[direction]:
+        default = port.get("default") if direction == "inputs" else None
+        try:
+            shape = cwl_type_to_schema(port["type"], default, types=named)
+        except InvalidPackage as exc:
+            raise InvalidPackage(f"{direction[:-1]} '{short_name(port['id'])}': {exc}") from exc
+        parameters.append(
+            Parameter(
+                id=short_name(port["id"]),
+                schema=shape.schema,
+                title=text_of(port["label"]) if port.get("label") else None,
+                description=text_of(port["doc"]) if port.get("doc") else None,
+                min_occurs=shape.min_occurs,
+                max_occurs=shape.max_occurs,
+                kind=shape.kind,
+                default=default_to_json(default) if default is not None else None,
+            )
+        )
+    return tuple(parameters)
+
+
+def _schema_defs(tool: CwlProcess) -> dict[str, Any]:
+    """Named types of the entry's SchemaDefRequirement, by their full id."""
+    named: dict[str, Any] = {}
+    for requirement in [*tool.requirements, *tool.hints]:
+        if requirement.get("class") == "SchemaDefRequirement":
+            for definition in requirement.get("types", []):
+                named[definition["name"]] = definition
+    return named
+
+
+def _job_control(tool: CwlProcess) -> tuple[str, ...]:
+    """The ades:JobControl hint's options, or all of them when there is no hint."""
+    hints = [h for h in tool.hints if h.get("class") == JOB_CONTROL_HINT]
+    if not hints:
+        return JOB_CONTROL_OPTIONS
+    options = hints[-1].get("jobControlOptions")
+    if isinstance(options, str):
+        options = [options]
+    if not isinstance(options, list) or not options:
+        raise InvalidPackage("the ades:JobControl hint needs a list of jobControlOptions")
+    unknown = [o for o in options if o not in JOB_CONTROL_OPTIONS]
+    if unknown:
+        raise InvalidPackage(
+            f"ades:JobControl: unknown jobControlOptions {unknown}; "
+            f"use some of {list(JOB_CONTROL_OPTIONS)}"
+        )
+    if "sync-execute" not in options and "async-execute" not in options:
+        raise InvalidPackage("ades:JobControl must allow sync-execute or async-execute")
+    return tuple(o for o in JOB_CONTROL_OPTIONS if o in options)
