@@ -1,0 +1,170 @@
+"""Persistence of jobs with SQLAlchemy (SQLite by default, PostgreSQL for several
+replicas). Status changes are conditional updates, so a finishing run and a dismiss
+racing each other cannot both win."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine, RowMapping
+
+from ades.errors import NoSuchJob
+from ades.model import TRANSITIONS, Job, JobStatus, utcnow
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("workspace", String(128), nullable=False),
+    Column("process_id", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("started", DateTime(timezone=True)),
+    Column("finished", DateTime(timezone=True)),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("results", JSON, nullable=False),
+    Index("ix_jobs_workspace_created", "workspace", "created"),
+    Index("ix_jobs_status", "status"),
+)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn: Any, _record: Any) -> None:
+            # WAL lets the API read while a worker writes; busy_timeout rides out short locks.
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class JobStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def add(self, job: Job) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(jobs.insert().values(**_row(job)))
+
+    def get(self, workspace: str, job_id: str) -> Job:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(jobs).where(jobs.c.id == job_id, jobs.c.workspace == workspace)
+            ).mappings().first()
+        if row is None:
+            raise NoSuchJob(job_id, workspace)
+        return _job(row)
+
+    def get_by_id(self, job_id: str) -> Job:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise NoSuchJob(job_id, "*")
+        return _job(row)
+
+    def list(self, workspace: str, limit: int, offset: int = 0) -> tuple[list[Job], int]:
+        """One page of a workspace's jobs, newest first, and how many there are in all."""
+        where = jobs.c.workspace == workspace
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(jobs).where(where)).scalar_one()
+            rows = conn.execute(
+                select(jobs)
+                .where(where)
+                .order_by(jobs.c.created.desc(), jobs.c.id)
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            return [_job(r) for r in rows], total
+
+    def transition(self, job_id: str, new: JobStatus, **fields: Any) -> bool:
+        """Move a job to ``new`` if the transition table allows it from its current
+        status; set ``fields`` with it. False if the job was in a status that forbids it."""
+        allowed_from = [old.value for old, targets in TRANSITIONS.items() if new in targets]
+        values = {"status": new.value, "updated": utcnow(), **fields}
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.in_(allowed_from))
+                .values(**values)
+            )
+            return result.rowcount == 1
+
+    def update(self, job_id: str, *, only_in: Iterable[JobStatus], **fields: Any) -> bool:
+        """Set ``fields`` (progress, message, ...) while the job is in one of ``only_in``."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in only_in]))
+                .values(updated=utcnow(), **fields)
+            )
+            return result.rowcount == 1
+
+
+def _row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "workspace": job.workspace,
+        "process_id": job.process_id,
+        "status": job.status.value,
+        "message": job.message,
+        "progress": job.progress,
+        "created": job.created,
+        "started": job.started,
+        "finished": job.finished,
+        "updated": job.updated,
+        "request": job.request,
+        "results": job.results,
+    }
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back without their zone; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _job(row: RowMapping) -> Job:
+    return Job(
+        id=row["id"],
+        workspace=row["workspace"],
+        process_id=row["process_id"],
+        status=JobStatus(row["status"]),
+        message=row["message"],
+        progress=row["progress"],
+        created=_aware(row["created"]),
+        started=_aware(row["started"]),
+        finished=_aware(row["finished"]),
+        updated=_aware(row["updated"]),
+        request=row["request"] or {},
+        results=row["results"] or {},
+    )
