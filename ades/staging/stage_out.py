@@ -1,0 +1,148 @@
+"""Stage-out: turn a CWL output object into results on the object store.
+
+Each output becomes a small record kept with the job:
+- a literal: ``{"value": v}``;
+- a File: uploaded, ``{"href": "s3://…", "type": media type}``;
+- a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
+  hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
+- any other Directory: uploaded as it is, ``{"href": "s3://…/", "type": "application/x-directory"}``;
+- an array: a list of the above.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pystac
+from pystac.stac_io import DefaultStacIO
+
+from ades.objectstore.store import ObjectStore
+
+JSON = "application/json"
+DIRECTORY = "application/x-directory"
+CATALOG = "catalog.json"
+
+
+class StageOutError(RuntimeError):
+    pass
+
+
+class ObjectStoreStacIO(DefaultStacIO):
+    """pystac I/O that reads and writes ``s3://<bucket>/…`` through the ObjectStore and
+    everything else as pystac does by default."""
+
+    def __init__(self, store: ObjectStore):
+        super().__init__()
+        self.store = store
+        self._root = f"s3://{store.bucket}/"
+
+    def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
+        href = str(source)
+        if href.startswith(self._root):
+            return self.store.get_bytes(href[len(self._root) :]).decode()
+        return super().read_text(source, *args, **kwargs)
+
+    def write_text(self, dest: Any, txt: str, *args: Any, **kwargs: Any) -> None:
+        href = str(dest)
+        if href.startswith(self._root):
+            self.store.put_bytes(txt.encode(), href[len(self._root) :], JSON)
+            return
+        super().write_text(dest, txt, *args, **kwargs)
+
+
+def stage_out(outputs: dict[str, Any], store: ObjectStore, prefix: str) -> dict[str, Any]:
+    """Upload every output of a run under ``prefix/<output id>/``; return the result records."""
+    return {
+        output_id: _stage(value, store, f"{prefix}/{output_id}")
+        for output_id, value in outputs.items()
+    }
+
+
+def _stage(value: Any, store: ObjectStore, key: str) -> Any:
+    if isinstance(value, list):
+        return [_stage(v, store, f"{key}/{i}") for i, v in enumerate(value)]
+    if isinstance(value, dict) and value.get("class") == "File":
+        path = _local_path(value)
+        media_type = _media_type(path)
+        return {"href": store.put_file(path, f"{key}/{path.name}", media_type), "type": media_type}
+    if isinstance(value, dict) and value.get("class") == "Directory":
+        folder = _local_path(value)
+        if (folder / CATALOG).is_file():
+            return {"href": _put_catalog(folder, store, key), "type": JSON, "stac": True}
+        _put_tree(folder, store, key)
+        return {"href": store.uri(key + "/"), "type": DIRECTORY}
+    return {"value": value}
+
+
+def _local_path(value: dict[str, Any]) -> Path:
+    where = value.get("path") or value.get("location", "")
+    if where.startswith("file://"):
+        where = unquote(urlparse(where).path)
+    path = Path(where)
+    if not path.exists():
+        raise StageOutError(f"output {value.get('basename', where)!r} is missing at {path}")
+    return path
+
+
+def _media_type(path: Path) -> str:
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return "image/tiff; application=geotiff"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = frozenset()) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path not in skip:
+            rel = path.relative_to(folder).as_posix()
+            store.put_file(path, f"{key}/{rel}", _media_type(path))
+
+
+def _put_catalog(folder: Path, store: ObjectStore, key: str) -> str:
+    """Upload a local STAC catalog so that it is valid at ``s3://bucket/key/``: the STAC
+    documents keep their layout and relative links, asset hrefs become absolute s3:// URIs
+    of the uploaded files, and files the catalog does not mention are uploaded beside it."""
+    folder = folder.resolve()
+    target = store.uri(key)
+    try:
+        catalog = pystac.Catalog.from_file(str(folder / CATALOG))
+        objects: list[pystac.STACObject] = [catalog]
+        for _, children, items in catalog.walk():
+            objects.extend(children)
+            objects.extend(items)
+    except Exception as err:
+        raise StageOutError(f"{folder / CATALOG} is not a readable STAC catalog: {err}") from err
+
+    documents: set[Path] = set()
+    for obj in objects:
+        local = Path(obj.get_self_href()).resolve()
+        documents.add(local)
+        for asset in getattr(obj, "assets", {}).values():
+            asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
+        obj.set_self_href(f"{target}/{_inside(local, folder)}")
+    _put_tree(folder, store, key, skip=documents)
+    catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
+    return f"{target}/{CATALOG}"
+
+
+def _uploaded_asset(href: str | None, folder: Path, store: ObjectStore, key: str) -> str | None:
+    """An asset that is a file of the output directory lives at its uploaded URI; remote
+    assets keep their href."""
+    if not href or "://" in href and not href.startswith("file://"):
+        return href
+    path = Path(unquote(urlparse(href).path) if href.startswith("file://") else href).resolve()
+    rel = _inside(path, folder)
+    if not path.is_file():
+        raise StageOutError(f"asset {rel} of the STAC catalog does not exist in the output")
+    return store.uri(f"{key}/{rel}")
+
+
+def _inside(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        raise StageOutError(
+            f"{path} is referenced by the STAC catalog but lies outside the output directory"
+        ) from None

@@ -1,0 +1,116 @@
+"""Stage-out of CWL output objects to the session's real S3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pystac
+import pytest
+
+from ades.staging.stage_out import StageOutError, stage_out
+
+STAC_VALIDATE = Path(__file__).resolve().parents[3] / "shared" / "tools" / "stac_validate.py"
+
+
+def _file(path: Path) -> dict:
+    return {"class": "File", "location": path.as_uri(), "path": str(path), "basename": path.name}
+
+
+def _dir(path: Path) -> dict:
+    return {"class": "Directory", "location": path.as_uri(), "path": str(path),
+            "basename": path.name}
+
+
+def _local_catalog(root: Path) -> Path:
+    """A self-contained catalog the way an application writes one: relative links, an item in
+    its own folder, an asset beside it."""
+    root.mkdir()
+    catalog = pystac.Catalog("out", "an output")
+    item = pystac.Item("scene", {"type": "Point", "coordinates": [3.5, 51.0]},
+                       [3.5, 51.0, 3.5, 51.0], pystac.utils.str_to_datetime("2024-05-01T00:00:00Z"),
+                       {})
+    catalog.add_item(item)
+    catalog.normalize_hrefs(str(root))
+    (root / "scene").mkdir()
+    (root / "scene" / "data.tif").write_bytes(b"II*\x00 pretend tiff")
+    item.add_asset("data", pystac.Asset("./data.tif", media_type=pystac.MediaType.COG,
+                                        roles=["data"]))
+    catalog.save(pystac.CatalogType.SELF_CONTAINED)
+    (root / "README.txt").write_text("not part of the STAC")
+    return root
+
+
+def test_literals_stay_inline_and_files_are_uploaded(object_store, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text('{"ok": true}')
+    results = stage_out({"n": 3, "s": "x", "none": None, "report": _file(report)},
+                        object_store, "ws/jobs/j1")
+    assert results["n"] == {"value": 3}
+    assert results["s"] == {"value": "x"}
+    assert results["none"] == {"value": None}
+    uri = f"s3://{object_store.bucket}/ws/jobs/j1/report/report.json"
+    assert results["report"] == {"href": uri, "type": "application/json"}
+    assert object_store.get_bytes("ws/jobs/j1/report/report.json") == b'{"ok": true}'
+
+
+def test_arrays_of_files_keep_their_order(object_store, tmp_path):
+    files = []
+    for i in range(3):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+        files.append(_file(tmp_path / f"f{i}.txt"))
+    results = stage_out({"many": files}, object_store, "ws/jobs/j2")
+    assert [r["href"].rsplit("/", 2)[-2:] for r in results["many"]] == [
+        ["0", "f0.txt"], ["1", "f1.txt"], ["2", "f2.txt"]]
+
+
+def test_a_stac_catalog_is_valid_where_it_lies(object_store, tmp_path):
+    folder = _local_catalog(tmp_path / "catalog_out")
+    results = stage_out({"cat": _dir(folder)}, object_store, "ws/jobs/j3")
+    prefix = "ws/jobs/j3/cat/"
+    assert results["cat"] == {"href": f"s3://{object_store.bucket}/{prefix}catalog.json",
+                              "type": "application/json", "stac": True}
+    keys = object_store.list_keys(prefix)
+    assert sorted(k[len(prefix):] for k in keys) == [
+        "README.txt", "catalog.json", "scene/data.tif", "scene/scene.json"]
+
+    down = tmp_path / "down"
+    for key in keys:
+        (down / key[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        object_store.download_file(key, down / key[len(prefix):])
+    catalog = json.loads((down / "catalog.json").read_text())
+    assert {link["href"] for link in catalog["links"] if link["rel"] == "item"} == {
+        "./scene/scene.json"}
+    item = json.loads((down / "scene" / "scene.json").read_text())
+    assert item["assets"]["data"]["href"] == (
+        f"s3://{object_store.bucket}/{prefix}scene/data.tif")
+    check = subprocess.run([sys.executable, str(STAC_VALIDATE), str(down / "catalog.json")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_plain_directory_is_uploaded_as_it_is(object_store, tmp_path):
+    folder = tmp_path / "plain"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("a")
+    results = stage_out({"d": _dir(folder)}, object_store, "ws/jobs/j4")
+    assert results["d"] == {"href": f"s3://{object_store.bucket}/ws/jobs/j4/d/",
+                            "type": "application/x-directory"}
+    assert object_store.list_keys("ws/jobs/j4/") == ["ws/jobs/j4/d/sub/a.txt"]
+
+
+def test_a_broken_catalog_fails_the_stage_out(object_store, tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "catalog.json").write_text("{not json")
+    with pytest.raises(StageOutError, match="catalog.json is not a readable STAC catalog"):
+        stage_out({"cat": _dir(folder)}, object_store, "ws/jobs/j5")
+
+
+def test_a_missing_asset_is_named(object_store, tmp_path):
+    folder = _local_catalog(tmp_path / "gone")
+    (folder / "scene" / "data.tif").unlink()
+    with pytest.raises(StageOutError, match="asset scene/data.tif"):
+        stage_out({"cat": _dir(folder)}, object_store, "ws/jobs/j6")
