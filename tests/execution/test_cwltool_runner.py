@@ -1,0 +1,212 @@
+"""CwltoolRunner against real cwltool runs: outputs, failures a user can act on, logs, and
+cancels that leave no process behind."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from ades.execution.cwltool_runner import CwltoolRunner
+from ades.execution.runner import RunOutcome
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns something truthy, failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"not true within {timeout} s: {check}")
+
+
+@pytest.fixture(scope="module")
+def greeted(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutcome, list[str], Path]:
+    """One successful run of greet.cwl, shared by the tests that look at its parts."""
+    workdir = tmp_path_factory.mktemp("greet")
+    lines: list[str] = []
+    outcome = CwltoolRunner().run(
+        "greet", DATA / "greet.cwl", "#main", {"name": "Ada"}, workdir, lines.append
+    )
+    return outcome, lines, workdir
+
+
+def test_success_gives_the_outputs(greeted: tuple[RunOutcome, list[str], Path]) -> None:
+    outcome, _, workdir = greeted
+    assert outcome.ok, outcome.message
+    greeting = outcome.outputs["greeting"]
+    assert greeting["class"] == "File"
+    assert Path(greeting["path"]).parent == workdir / "outputs"
+    assert Path(greeting["path"]).read_text() == "hello Ada\n"
+
+
+def test_tools_run_the_servers_python(greeted: tuple[RunOutcome, list[str], Path]) -> None:
+    # The string output is sys.prefix as the tool's `python3` saw it: this venv's.
+    outcome, _, _ = greeted
+    assert Path(outcome.outputs["python"]) == Path(sys.prefix)
+
+
+def test_a_docker_hint_runs_without_a_container_engine(
+    greeted: tuple[RunOutcome, list[str], Path],
+) -> None:
+    outcome, lines, _ = greeted
+    assert outcome.ok, outcome.message
+    assert not any("docker" in line and "run" in line for line in lines)
+
+
+def test_log_lines_go_to_on_log_and_to_the_log_file(
+    greeted: tuple[RunOutcome, list[str], Path],
+) -> None:
+    _, lines, workdir = greeted
+    assert "greeted Ada" in lines  # the tool's own stderr
+    assert any("Final process status is success" in line for line in lines)
+    assert (workdir / "cwltool.log").read_text().splitlines() == lines
+
+
+def test_the_job_order_is_kept_in_the_workdir(
+    greeted: tuple[RunOutcome, list[str], Path],
+) -> None:
+    _, _, workdir = greeted
+    assert (workdir / "job.json").read_text() == '{"name": "Ada"}'
+
+
+def test_a_failing_tool_reports_its_exit_code_and_stderr(tmp_path: Path) -> None:
+    outcome = CwltoolRunner().run("fail", DATA / "fail.cwl", None, {}, tmp_path)
+    assert not outcome.ok and not outcome.cancelled
+    assert outcome.exit_code == 3
+    assert outcome.failed_step is None  # a lone tool, not a workflow step
+    # Only what the tool wrote: not the lines of its script that cwltool echoes.
+    assert outcome.stderr_tail == "reading band B04\nerror: band B08 missing from scene"
+    assert outcome.message == (
+        "tool 'fail.cwl' failed with exit code 3: "
+        "reading band B04\nerror: band B08 missing from scene"
+    )
+
+
+def test_a_failing_workflow_step_is_named(tmp_path: Path) -> None:
+    outcome = CwltoolRunner().run(
+        "wf", DATA / "two_steps.cwl", "main", {"scene": "S2B_T31UFS"}, tmp_path
+    )
+    assert not outcome.ok
+    assert outcome.failed_step == "ndvi"
+    assert outcome.exit_code == 3
+    # ndvi captures its stderr to a file (`stderr: ndvi.err`): it is read from there.
+    assert outcome.stderr_tail == "scene S2B_T31UFS\nndvi: cannot read band B08"
+    assert outcome.message.startswith("step 'ndvi' failed with exit code 3: scene S2B_T31UFS")
+
+
+def test_a_failing_scattered_job_names_its_step(tmp_path: Path) -> None:
+    outcome = CwltoolRunner().run(
+        "scatter", DATA / "scatter.cwl", "#main", {"codes": [0, 5, 0]}, tmp_path
+    )
+    assert not outcome.ok
+    assert outcome.failed_step == "tile"
+    assert outcome.exit_code == 5
+    assert outcome.message == "step 'tile' (job 'tile_2') failed with exit code 5: tile exits 5"
+
+
+@pytest.mark.parametrize(
+    ("job_order", "expected"),
+    [
+        ({}, "Missing required input parameter 'name'"),
+        ({"name": ["Ada"]}, "the 'name' field is not valid"),
+    ],
+)
+def test_an_invalid_job_order_says_what_is_wrong(
+    tmp_path: Path, job_order: dict[str, Any], expected: str
+) -> None:
+    outcome = CwltoolRunner().run("bad", DATA / "greet.cwl", "main", job_order, tmp_path)
+    assert not outcome.ok
+    assert outcome.message.startswith("invalid job order: ")
+    assert expected in outcome.message
+    assert "--debug" not in outcome.message and "job.json" not in outcome.message
+
+
+def test_an_unknown_entry_says_so(tmp_path: Path) -> None:
+    outcome = CwltoolRunner().run("entry", DATA / "greet.cwl", "#nope", {}, tmp_path)
+    assert not outcome.ok
+    assert outcome.message.startswith("invalid CWL package: Reference '#nope' not found")
+
+
+def _run_until_cancelled(
+    runner: CwltoolRunner, package: Path, workdir: Path
+) -> tuple[RunOutcome, psutil.Process]:
+    """Start ``package`` in a thread, cancel it once its `sleep` runs, return the outcome
+    and the (by then ended) sleep process."""
+    outcome: list[RunOutcome] = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(runner.run("long", package, None, {}, workdir))
+    )
+    thread.start()
+    try:
+
+        def find_sleep() -> psutil.Process | None:
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    if child.cmdline() == ["sleep", "300"]:
+                        return child
+                except psutil.NoSuchProcess:
+                    pass
+            return None
+
+        sleeper = eventually(find_sleep, timeout=60)
+        pgid = os.getpgid(sleeper.pid)
+        assert pgid != os.getpgid(0)  # the run has a process group of its own
+        assert runner.cancel("long") is True
+    finally:
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    eventually(group_gone)
+    return outcome[0], sleeper
+
+
+def test_cancel_stops_the_run_and_its_whole_process_group(tmp_path: Path) -> None:
+    outcome, sleeper = _run_until_cancelled(CwltoolRunner(), DATA / "sleep.cwl", tmp_path)
+    assert outcome == RunOutcome(ok=False, cancelled=True, message="dismissed")
+    assert not sleeper.is_running()
+
+
+def test_cancel_kills_a_tool_that_ignores_sigterm(tmp_path: Path) -> None:
+    runner = CwltoolRunner(kill_grace=1.0)
+    outcome, sleeper = _run_until_cancelled(runner, DATA / "sleep_ignoring_term.cwl", tmp_path)
+    assert outcome.cancelled
+    assert not sleeper.is_running()
+
+
+def test_cancel_before_the_run_starts_stops_it_from_starting(tmp_path: Path) -> None:
+    runner = CwltoolRunner()
+    assert runner.cancel("early") is False  # nothing was running
+    outcome = runner.run("early", DATA / "sleep.cwl", None, {}, tmp_path)
+    assert outcome == RunOutcome(ok=False, cancelled=True, message="dismissed")
+    assert not (tmp_path / "job.json").exists() and not (tmp_path / "cwltool.log").exists()
+
+
+def test_the_command_line_follows_the_container_engine(tmp_path: Path) -> None:
+    package = DATA / "greet.cwl"
+    none = CwltoolRunner().command(package, "main", tmp_path)
+    assert "--no-container" in none
+    assert none[none.index("--preserve-environment") + 1] == "PATH"
+    assert none[-2:] == [f"{package}#main", str(tmp_path / "job.json")]
+    podman = CwltoolRunner(container_engine="podman").command(package, None, tmp_path)
+    assert "--podman" in podman and "--no-container" not in podman
+    assert "--preserve-environment" not in podman  # the host's PATH means nothing in there
+    with pytest.raises(ValueError, match="unknown container engine 'lxc'"):
+        CwltoolRunner(container_engine="lxc")
