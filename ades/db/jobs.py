@@ -77,9 +77,11 @@ class JobStore:
 
     def get(self, workspace: str, job_id: str) -> Job:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(jobs).where(jobs.c.id == job_id, jobs.c.workspace == workspace)
-            ).mappings().first()
+            row = (
+                conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.workspace == workspace))
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NoSuchJob(job_id, workspace)
         return _job(row)

@@ -421,9 +421,7 @@ class CwltoolLog:
             return RunOutcome(ok=False, message=_error_message(self.errors))
         tail = "\n".join(self.tail)
         what = f"cwltool exited with code {returncode}" if returncode else "cwltool gave no output"
-        return RunOutcome(
-            ok=False, message=f"{what}: {tail}" if tail else what, stderr_tail=tail
-        )
+        return RunOutcome(ok=False, message=f"{what}: {tail}" if tail else what, stderr_tail=tail)
 
     def _job_failure(self, name: str) -> RunOutcome:
         job = self.jobs[name]

@@ -68,9 +68,7 @@ class S3ObjectStore(ObjectStore):
 
     def put_file(self, path: Path, key: str, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else None
-        self.client.upload_file(
-            str(path), self.bucket, key, ExtraArgs=extra, Config=self.transfer
-        )
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self.transfer)
         return self.uri(key)
 
     def put_bytes(self, data: bytes, key: str, content_type: str | None = None) -> str:

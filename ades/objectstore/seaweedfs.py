@@ -82,9 +82,14 @@ class EmbeddedSeaweedFS:
             f"-master.port={master}",
             f"-master.port.grpc={master_grpc}",
             "-master.telemetry=false",
+            # Every bucket is a collection that takes 7 volumes when it is first written to;
+            # with the default 30 GB volumes and -volume.max=0 the free disk allows only a few
+            # buckets. Smaller volumes and a fixed count leave room for many; unwritten space
+            # is not allocated on disk.
+            "-master.volumeSizeLimitMB=1024",
             f"-volume.port={volume}",
             f"-volume.port.grpc={volume_grpc}",
-            "-volume.max=0",
+            "-volume.max=256",
             "-filer",
             f"-filer.port={filer}",
             f"-filer.port.grpc={filer_grpc}",

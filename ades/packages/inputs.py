@@ -211,3 +211,30 @@ def _wants_integer(schema: Mapping[str, Any]) -> bool:
     if schema.get("type") == "array":
         return _wants_integer(schema.get("items", {}))
     return schema.get("type") == "integer"
+
+
+TRANSMISSION_MODES = ("value", "reference")
+RESPONSE_MODES = ("raw", "document")
+
+
+def check_outputs_request(process: Process, request: Mapping[str, Any]) -> None:
+    """The ``outputs`` and ``response`` members of an execute request name outputs of the
+    process and modes this server knows; InvalidRequest names what does not."""
+    response = request.get("response")
+    if response is not None and response not in RESPONSE_MODES:
+        raise InvalidRequest(f"'response': {response!r} is not one of {', '.join(RESPONSE_MODES)}")
+    outputs = request.get("outputs")
+    if outputs is None:
+        return
+    if not isinstance(outputs, Mapping):
+        raise InvalidRequest("'outputs' must be an object mapping output ids to options")
+    known = {p.id for p in process.outputs}
+    for name, options in outputs.items():
+        if name not in known:
+            raise InvalidRequest(f"output '{name}' is not an output of process '{process.id}'")
+        mode = (options or {}).get("transmissionMode") if isinstance(options, Mapping) else None
+        if mode is not None and mode not in TRANSMISSION_MODES:
+            raise InvalidRequest(
+                f"output '{name}': transmissionMode {mode!r} is not one of "
+                f"{', '.join(TRANSMISSION_MODES)}"
+            )

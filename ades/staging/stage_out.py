@@ -5,12 +5,13 @@ Each output becomes a small record kept with the job:
 - a File: uploaded, ``{"href": "s3://…", "type": media type}``;
 - a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
   hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
-- any other Directory: uploaded as it is, ``{"href": "s3://…/", "type": "application/x-directory"}``;
+- any other Directory: uploaded as it is, with type ``application/x-directory``;
 - an array: a list of the above.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,26 @@ def _inside(path: Path, folder: Path) -> str:
         raise StageOutError(
             f"{path} is referenced by the STAC catalog but lies outside the output directory"
         ) from None
+
+
+def as_references(
+    results: dict[str, Any], wanted: dict[str, Any], store: ObjectStore, prefix: str
+) -> dict[str, Any]:
+    """Literal outputs the request asked for with ``transmissionMode: reference`` are
+    stored as objects and replaced by a link to them."""
+    out = dict(results)
+    for output_id, options in wanted.items():
+        record = out.get(output_id)
+        mode = options.get("transmissionMode") if isinstance(options, dict) else None
+        if mode != "reference" or not isinstance(record, dict) or record.get("value") is None:
+            continue
+        value = record["value"]
+        if isinstance(value, str):
+            data, media_type, name = value.encode(), "text/plain", "value.txt"
+        else:
+            data, media_type, name = json.dumps(value).encode(), JSON, "value.json"
+        out[output_id] = {
+            "href": store.put_bytes(data, f"{prefix}/{output_id}/{name}", media_type),
+            "type": media_type,
+        }
+    return out

@@ -1,0 +1,50 @@
+"""What a request handler needs besides its parameters: the wired services of this
+server, and the absolute URLs of the workspace root the request came in under."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, request
+
+from ades.api.views import Urls
+from ades.errors import NoSuchWorkspace
+from ades.jobs.service import JobService
+from ades.objectstore.store import ObjectStore
+from ades.packages.registry import ProcessRegistry
+from ades.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    processes: ProcessRegistry
+    jobs: JobService
+    objects: ObjectStore
+
+
+def services() -> Services:
+    return current_app.extensions["ades"]
+
+
+def workspace_urls(workspace: str, root: str) -> Urls:
+    """URLs under ``/{workspace}/{root}`` of this host; 404 for an unknown workspace."""
+    if not services().processes.has_workspace(workspace):
+        raise NoSuchWorkspace(workspace)
+    return Urls(f"{request.host_url.rstrip('/')}/{workspace}/{root}", root)
+
+
+def page_links(url: str, offset: int, limit: int, total: int) -> dict[str, str]:
+    """self/next/prev hrefs of one page of a listing at ``url``."""
+    links = {"self": f"{url}?limit={limit}&offset={offset}"}
+    if offset + limit < total:
+        links["next"] = f"{url}?limit={limit}&offset={offset + limit}"
+    if offset > 0:
+        links["prev"] = f"{url}?limit={limit}&offset={max(offset - limit, 0)}"
+    return links
+
+
+def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(doc), status, headers=headers, mimetype="application/json")

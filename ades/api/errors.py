@@ -1,0 +1,93 @@
+"""The one table from errors to HTTP: each domain exception class (and each kind of
+request Connexion rejects) gets a status code and an OGC exception type URI, and is
+rendered as an RFC 7807 problem document."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from ades import errors
+
+log = logging.getLogger(__name__)
+
+OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+
+# Domain exception → (HTTP status, type URI). Checked in subclass order: first match wins.
+TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
+    errors.NoSuchProcess: (404, OGC1 + "no-such-process"),
+    errors.NoSuchJob: (404, OGC1 + "no-such-job"),
+    errors.ResultNotReady: (404, OGC1 + "result-not-ready"),
+    errors.NoSuchOutput: (404, OGC1 + "no-such-output"),
+    errors.NoSuchWorkspace: (404, OGC1 + "no-such-workspace"),
+    # OGC 1.0 answers the results of a failed job with the exception and a 500.
+    errors.JobFailed: (500, OGC1 + "job-failed"),
+    errors.JobDismissed: (404, OGC1 + "no-such-job"),
+    errors.InvalidInput: (400, OGC1 + "invalid-input"),
+    errors.InvalidRequest: (400, OGC1 + "invalid-parameter-value"),
+    errors.InvalidPackage: (400, OGC1 + "invalid-package"),
+}
+
+# What Connexion / Starlette reject before a handler runs, by status.
+HTTP_TYPES: dict[int, str] = {
+    400: OGC1 + "invalid-parameter-value",
+    404: OGC1 + "not-found",
+    405: OGC1 + "method-not-allowed",
+    406: OGC1 + "not-acceptable",
+    415: OGC1 + "unsupported-media-type",
+}
+
+
+def status_and_type(err: errors.AdesError) -> tuple[int, str]:
+    for cls in type(err).__mro__:
+        if cls in TABLE:
+            return TABLE[cls]
+    return 400, OGC1 + "invalid-parameter-value"
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    request: ConnexionRequest, status: int, type_uri: str, title: str, detail: str
+) -> ConnexionResponse:
+    """An RFC 7807 body. Served as application/json unless the client asks for
+    application/problem+json: OGC clients (the CITE suite among them) expect the former."""
+    body = {"type": type_uri, "title": title, "status": status, "detail": detail}
+    accept = request.headers.get("accept", "") if request is not None else ""
+    content_type = PROBLEM_JSON if PROBLEM_JSON in accept else "application/json"
+    return ConnexionResponse(status_code=status, body=json.dumps(body), content_type=content_type)
+
+
+def domain_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
+    assert isinstance(err, errors.AdesError)
+    status, type_uri = status_and_type(err)
+    return problem(request, status, type_uri, type(err).__name__, str(err))
+
+
+def rejected_request(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
+    """Connexion's validation errors and Starlette's routing errors, in our shape."""
+    if isinstance(err, ProblemException):
+        status, title, detail = err.status, err.title, err.detail
+    else:
+        assert isinstance(err, HTTPException)
+        status, title, detail = err.status_code, "HTTP error", err.detail
+    detail = _first_line(detail) if detail else title
+    type_uri = HTTP_TYPES.get(status, OGC1 + "server-error")
+    return problem(request, status, type_uri, title or "", detail)
+
+
+def unexpected_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
+    log.exception("unhandled error", exc_info=err)
+    return problem(
+        request, 500, OGC1 + "server-error", "Internal server error", "internal server error"
+    )
+
+
+def _first_line(detail: str) -> str:
+    # jsonschema messages carry the whole schema after a blank line; the first line says it.
+    return str(detail).split("\n\n", 1)[0].strip()

@@ -1,0 +1,48 @@
+"""Landing page, conformance declaration and API definition of a workspace root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+
+from ades.api import jobs, processes
+from ades.api.context import json_response, workspace_urls
+from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
+
+CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
+CONFORMANCE = [CONF + "core", CONF + "json", CONF + "oas30"]
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def landing_page(workspace: str, root: str) -> Response:
+    urls = workspace_urls(workspace, root)
+    return json_response(
+        {
+            "title": f"ADES workspace '{workspace}'",
+            "description": "OGC API - Processes over CWL application packages; "
+            "results are STAC catalogs on S3.",
+            "links": [
+                link(urls(), "self", "This document"),
+                link(urls("api"), "service-desc", "The API definition", OPENAPI),
+                link(f"{request.host_url}ui/", "service-doc", "The API documentation", "text/html"),
+                link(urls("conformance"), "conformance", "Conformance classes"),
+                link(urls("conformance"), REL_CONFORMANCE, "Conformance classes"),
+                link(urls("processes"), REL_PROCESSES, "Processes"),
+                link(urls("jobs"), REL_JOB_LIST, "Jobs"),
+            ],
+        }
+    )
+
+
+def conformance(workspace: str, root: str) -> Response:
+    workspace_urls(workspace, root)
+    return json_response({"conformsTo": CONFORMANCE + processes.CONFORMANCE + jobs.CONFORMANCE})
+
+
+def api_definition(workspace: str, root: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The contract of this root: openapi/ades.yaml with its server made absolute."""
+    urls = workspace_urls(workspace, root)
+    spec = dict(current_app.extensions["ades.openapi"])
+    spec["servers"] = [{"url": urls()}]
+    return spec, 200, {"Content-Type": OPENAPI}

@@ -1,0 +1,194 @@
+"""Rendering domain objects as documents: marshmallow schemas for the OGC API -
+Processes shapes, and the few places where the EOEPCA ADES (``wps3``) shape differs.
+Everything here is pure: URLs come in through a ``Urls`` value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from ades.model import Job, JobStatus, Parameter, Process
+
+REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
+REL_PROCESSES = "http://www.opengis.net/def/rel/ogc/1.0/processes"
+REL_JOB_LIST = "http://www.opengis.net/def/rel/ogc/1.0/job-list"
+REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
+REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Absolute URLs under one workspace root, e.g. http://host/demo/ogc-api."""
+
+    base: str
+    flavour: str  # "ogc-api" or "wps3"
+
+    def __call__(self, *parts: str) -> str:
+        return "/".join([self.base, *parts]) if parts else self.base
+
+    def job(self, job_id: str) -> str:
+        return self("jobs", job_id)
+
+    def process(self, process_id: str) -> str:
+        return self("processes", process_id)
+
+
+def link(href: str, rel: str, title: str | None = None, type_: str = JSON) -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+class _Times(Schema):
+    created = fields.AwareDateTime(format="iso")
+    started = fields.AwareDateTime(format="iso", allow_none=True)
+    finished = fields.AwareDateTime(format="iso", allow_none=True)
+    updated = fields.AwareDateTime(format="iso")
+
+
+class StatusInfoSchema(_Times):
+    jobID = fields.String(attribute="id")
+    type = fields.Constant("process")
+    processID = fields.String(attribute="process_id")
+    status = fields.Function(lambda job: job.status.value)
+    message = fields.String()
+    progress = fields.Integer()
+
+
+_status_schema = StatusInfoSchema()
+
+
+def status_info(job: Job, urls: Urls) -> dict[str, Any]:
+    doc = {k: v for k, v in _status_schema.dump(job).items() if v is not None}
+    status_title = "Status location" if urls.flavour == "wps3" else "Job status"
+    doc["links"] = [
+        link(urls.job(job.id), "self", status_title),
+        link(urls.job(job.id), "status", status_title),
+    ]
+    if job.status is JobStatus.SUCCESSFUL:
+        results_title = "Result location" if urls.flavour == "wps3" else "Job results"
+        doc["links"].append(link(urls("jobs", job.id, "results"), REL_RESULTS, results_title))
+    return doc
+
+
+def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"jobs": [status_info(j, urls) for j in jobs]}
+    doc["links"] = [link(page["self"], "self")] + [
+        link(page[rel], rel) for rel in ("next", "prev") if rel in page
+    ]
+    # The OGC name first; EOEPCA clients read numberTotal.
+    doc["numberMatched" if urls.flavour == "ogc-api" else "numberTotal"] = total
+    return doc
+
+
+def process_summary(process: Process, urls: Urls) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": process.id, "version": process.version}
+    if process.title:
+        doc["title"] = process.title
+    if process.description:
+        doc["description"] = process.description
+    doc["jobControlOptions"] = list(process.job_control)
+    doc["outputTransmission"] = ["value", "reference"]
+    href = urls.process(process.id)
+    doc["links"] = [
+        link(href, "self", "Process description"),
+        link(href, "http://www.opengis.net/def/rel/ogc/1.0/processes", "Process description"),
+        link(urls("processes", process.id, "execution"), REL_EXECUTE, "Execute endpoint"),
+    ]
+    return doc
+
+
+def process_description(process: Process, urls: Urls) -> dict[str, Any]:
+    doc = process_summary(process, urls)
+    doc["inputs"] = {p.id: _input_description(p) for p in process.inputs}
+    doc["outputs"] = {p.id: _described(p) for p in process.outputs}
+    return doc
+
+
+def _described(p: Parameter) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if p.title:
+        out["title"] = p.title
+    if p.description:
+        out["description"] = p.description
+    out["schema"] = p.schema
+    return out
+
+
+def _input_description(p: Parameter) -> dict[str, Any]:
+    return {**_described(p), "minOccurs": p.min_occurs, "maxOccurs": p.max_occurs}
+
+
+def requested_results(job: Job) -> dict[str, Any]:
+    """The job's results the execute request asked for (all when it named none); outputs
+    without a value (an optional CWL output left null) are left out."""
+    wanted = job.request.get("outputs") or {}
+    return {
+        oid: value
+        for oid, value in job.results.items()
+        if (not wanted or oid in wanted) and value != {"value": None}
+    }
+
+
+def ogc_results(job: Job) -> dict[str, Any]:
+    """The OGC API - Processes 1.0 results document: output id → inline value or link."""
+    return {oid: _ogc_value(value) for oid, value in requested_results(job).items()}
+
+
+def raw_results(job: Job) -> tuple[bytes, str]:
+    """The 1.0 ``response: raw`` body and its media type: one output as itself, several as
+    the parts of a ``multipart/related`` body, one part per output."""
+    parts = {oid: _raw_part(value) for oid, value in ogc_results(job).items()}
+    if not parts:
+        return b"", "text/plain"
+    if len(parts) == 1:
+        (part,) = parts.values()
+        return part
+    boundary = f"ades-{job.id}"
+    body = b""
+    for oid, (data, media_type) in parts.items():
+        head = f"--{boundary}\r\nContent-ID: <{oid}>\r\nContent-Type: {media_type}\r\n\r\n"
+        body += head.encode() + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, f'multipart/related; boundary="{boundary}"'
+
+
+def _raw_part(value: Any) -> tuple[bytes, str]:
+    if isinstance(value, str):
+        return value.encode(), "text/plain; charset=utf-8"
+    return json.dumps(value).encode(), JSON
+
+
+def _ogc_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_ogc_value(v) for v in value]
+    if "href" in value:
+        return {"href": value["href"], "type": value.get("type", JSON)}
+    return value["value"]
+
+
+def wps3_results(job: Job) -> dict[str, Any]:
+    """The EOEPCA ADES results shape: one entry per output, STAC catalogs as a
+    ``StacCatalogUri`` inside an ``inlineValue`` string."""
+    time = job.finished.isoformat().replace("+00:00", "Z") if job.finished else None
+    return {
+        "outputs": [
+            {"id": oid, "time": time, "value": _wps3_value(value)}
+            for oid, value in requested_results(job).items()
+        ]
+    }
+
+
+def _wps3_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, list):
+        return {"inlineValue": json.dumps([_wps3_value(v) for v in value])}
+    if value.get("stac"):
+        return {"inlineValue": json.dumps({"StacCatalogUri": value["href"]})}
+    if "href" in value:
+        return {"href": value["href"], "type": value.get("type", JSON)}
+    return {"inlineValue": value["value"]}

@@ -1,0 +1,95 @@
+"""A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
+SeaweedFS of the session, a SQLite job store, and the demo and lab workspaces."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import uvicorn
+
+from ades.app import Server, create_app
+from ades.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = Path(__file__).resolve().parent / "data" / "lab"
+
+
+@dataclass
+class Live:
+    base: str
+    server: Server
+    http: requests.Session
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.url(path), **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.post(self.url(path), **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.delete(self.url(path), **kw)
+
+    def wait_for(self, job_url: str, statuses: set[str], deadline: float = 120) -> dict:
+        """Poll a job's status document until its status is one of ``statuses``."""
+        return poll(lambda: self.http.get(job_url).json(), lambda d: d["status"] in statuses,
+                    deadline)
+
+
+def poll(read: Callable[[], Any], done: Callable[[Any], bool], deadline: float = 120) -> Any:
+    end = time.monotonic() + deadline
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting after {deadline}s; last value: {value!r}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("server")
+    workspaces = root / "workspaces"
+    workspaces.mkdir()
+    (workspaces / "demo").symlink_to(REPO / "workspaces" / "demo")
+    (workspaces / "lab").symlink_to(LAB)
+    settings = Settings(
+        data_dir=root / "data",
+        workspaces=workspaces,
+        s3_endpoint=seaweedfs.endpoint,
+        s3_access_key=seaweedfs.access_key,
+        s3_secret_key=seaweedfs.secret_key,
+        s3_bucket="ades-api-tests",
+        max_jobs=2,
+        sync_timeout=60,
+    )
+    server = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    poll(lambda: uv.started, bool, deadline=30)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", server, requests.Session())
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
+        server.close()
