@@ -4,6 +4,7 @@ Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the test
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -43,6 +44,18 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills it when the server process dies, however
+    it dies (SIGKILL included), so no SeaweedFS is left holding the data dir and ports."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: stop() still stops it
+        pass
 
 
 class EmbeddedSeaweedFS:
@@ -109,7 +122,11 @@ class EmbeddedSeaweedFS:
         self.log_path = logs / "weed.out"
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self._wait_ready()
 

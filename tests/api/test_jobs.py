@@ -334,3 +334,36 @@ def test_jobs_of_one_workspace_are_not_visible_in_another(live):
     job_id = r.json()["jobID"]
     assert live.get(f"/lab/ogc-api/jobs/{job_id}").status_code == 404
     live.wait_for(r.headers["Location"], {"successful", "failed"})
+
+
+def test_jobs_beyond_max_jobs_wait_as_accepted(live):
+    """The live server runs at most ADES_MAX_JOBS=2 jobs at once; a third waits, accepted."""
+    assert live.server.services.settings.max_jobs == 2
+    urls = []
+    try:
+        for _ in range(3):
+            r = live.post("/lab/ogc-api/processes/sleep/execution",
+                          json={"inputs": {"seconds": 300}}, headers=ASYNC)
+            assert r.status_code == 201
+            urls.append(r.headers["Location"])
+        statuses = poll(lambda: [live.http.get(u).json()["status"] for u in urls],
+                        lambda s: s[:2] == ["running", "running"], deadline=60)
+        assert statuses[2] == "accepted"
+        # Dismissing a running job frees its slot: the waiting one starts.
+        live.delete(urls[0].removeprefix(live.base))
+        live.wait_for(urls[2], {"running"}, deadline=60)
+    finally:
+        for url in urls:
+            live.delete(url.removeprefix(live.base))
+
+
+def test_results_of_a_pausing_echo_are_not_ready_until_it_ends(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution",
+                  json={"inputs": {"stringInput": "later", "pause": 60}}, headers=ASYNC)
+    location = r.headers["Location"]
+    try:
+        not_ready = live.http.get(location + "/results")
+        assert not_ready.status_code == 404
+        assert not_ready.json()["type"] == OGC1 + "result-not-ready"
+    finally:
+        live.http.delete(location)
