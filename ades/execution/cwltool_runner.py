@@ -494,6 +494,21 @@ def _last_lines(path: Path, count: int) -> list[str]:
     return text.splitlines()[-count:]
 
 
+# schema-salad starts each message with its place, `file:line:col: `, and wraps long ones
+# to the width of a terminal; lines without a place continue the line before.
+_PLACE = re.compile(r"^\S+:\d+:\d+: ")
+
+
+def _unwrapped(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and _PLACE.match(out[-1]) and not _PLACE.match(line):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return out
+
+
 def _error_message(errors: list[list[str]]) -> str:
     """cwltool's error records, without its advice to use --debug and without places in
     job.json, a file the user never wrote."""
@@ -503,7 +518,7 @@ def _error_message(errors: list[list[str]]) -> str:
         prefix = ""
         while lines and lines[0] in _ERROR_KINDS:
             prefix = prefix or _ERROR_KINDS[lines.pop(0)]
-        text = _JOB_ORDER_PLACE.sub("", "\n".join(lines))
+        text = _JOB_ORDER_PLACE.sub("", "\n".join(_unwrapped(lines)))
         if required := _REQUIRED_ARGS.match(text):
             names = [name.strip().removeprefix("--") for name in required.group(1).split(",")]
             text = f"the job order lacks required inputs: {', '.join(names)}"

@@ -367,3 +367,15 @@ def test_results_of_a_pausing_echo_are_not_ready_until_it_ends(live):
         assert not_ready.json()["type"] == OGC1 + "result-not-ready"
     finally:
         live.http.delete(location)
+
+
+def test_the_header_forms_ogc_clients_send_are_understood(live):
+    """As the CITE suite sends them: a charset on the body's type, a space after the
+    preference, and no Accept header on the status request."""
+    r = live.post("/demo/ogc-api/processes/echo/execution", data=json.dumps(HELLO),
+                  headers={"Content-Type": "application/json; charset=UTF-8",
+                           "Prefer": "respond-async "})
+    assert r.status_code == 201, r.text
+    status = live.http.get(r.headers["Location"], headers={"Accept": None})
+    assert status.headers["Content-Type"] == "application/json"
+    live.wait_for(r.headers["Location"], {"successful"})
