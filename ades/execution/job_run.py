@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from ades.db.jobs import JobStore
+from ades.errors import NoSuchProcess
 from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
 from ades.model import Job, JobStatus, utcnow
@@ -52,7 +53,11 @@ class JobRun:
         return self.runner.cancel(job_id)
 
     def _run(self, job: Job, workdir: Path) -> None:
-        process = self.processes.get(job.workspace, job.process_id)
+        try:
+            process = self.processes.get(job.workspace, job.process_id)
+        except NoSuchProcess:
+            self._fail(job.id, f"process '{job.process_id}' was undeployed before the job ran")
+            return
         workdir.mkdir(parents=True, exist_ok=True)
         package = workdir / "package.cwl"
         package.write_text(process.package)
