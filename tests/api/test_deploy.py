@@ -281,3 +281,10 @@ def test_conformance_claims_part_2(live):
     claimed = live.get("/lab/ogc-api/conformance").json()["conformsTo"]
     for name in ("deploy-replace-undeploy", "ogcapppkg", "cwl"):
         assert CONF2 + name in claimed
+
+
+def test_strict_workspace_takes_a_package_that_follows_the_best_practice(live):
+    pid = unique("tidy")
+    r = deploy(live, package("tidy", pid), "application/cwl+yaml", "strict")
+    assert assert_deployed(live, r, pid, "strict")["warnings"] == []
+    assert live.delete(f"/strict/ogc-api/processes/{pid}").status_code == 204

@@ -312,3 +312,11 @@ steps:
     shutil.copy(DATA / "anonymous.cwl", tmp_path)
     with pytest.raises(InvalidPackage, match="uses_anonymous.cwl:6:.*undefined reference"):
         load_process(package, "ws")
+
+
+def test_graph_entry_is_the_one_workflow_no_step_runs():
+    # snuggs runs say_one as a sub-workflow: snuggs is the entry point.
+    package = Path(__file__).resolve().parents[1] / "api" / "data" / "packages" / "snuggs.cwl"
+    process = load_process(package, "ws")
+    assert (process.id, process.entry) == ("snuggs", "#snuggs")
+    assert load_process(package, "ws", workflow_id="say_one").id == "say_one"
