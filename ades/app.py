@@ -32,6 +32,17 @@ from ades.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class _SeveralBodyTypesAreIntended(logging.Filter):
+    """Connexion warns on every request to an operation that takes several media types;
+    deploy and replace take five by design (the body is read by its Content-Type)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("this operation accepts multiple content")
+
+
+logging.getLogger("connexion.operations.openapi3").addFilter(_SeveralBodyTypesAreIntended())
+
+
 class JsonByDefault:
     """Reads a POST body sent without Content-Type as JSON: some OGC clients send none."""
 
