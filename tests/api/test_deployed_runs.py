@@ -180,3 +180,34 @@ def test_deployed_processes_survive_a_restart(seaweedfs, tmp_path):
         assert second.delete(f"/lab/ogc-api/processes/{pid}").status_code == 204
     with serve(settings) as third:
         assert third.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
+
+
+def test_a_job_runs_the_package_it_was_accepted_with(live):
+    """Replace and undeploy land while the job waits for a worker: it still runs the
+    package its inputs were checked against."""
+    pid = unique("greet")
+    deploy(live, package("greet", pid))
+    # Both workers (max_jobs=2) busy, so the next job waits in the queue.
+    sleepers = []
+    for _ in range(2):
+        r = live.post("/lab/ogc-api/processes/sleep/execution", json={"inputs": {"seconds": 120}},
+                      headers={"Prefer": "respond-async"})
+        sleepers.append(r.headers["Location"])
+    for url in sleepers:
+        live.wait_for(url, {"running"})
+    waiting = []
+    for _ in range(2):
+        r = live.post(f"/lab/ogc-api/processes/{pid}/execution", json={"inputs": {"name": "Jo"}},
+                      headers={"Prefer": "respond-async"})
+        assert r.json()["status"] == "accepted"
+        waiting.append(r.headers["Location"])
+    replaced = package("greet", pid).replace("default: Hello", "default: Salut")
+    assert live.put(f"/lab/ogc-api/processes/{pid}", data=replaced,
+                    headers=CWL_YAML).status_code == 204
+    assert live.delete(f"/lab/ogc-api/processes/{pid}").status_code == 204
+    assert live.http.get(waiting[0]).json()["status"] == "accepted"
+    for url in sleepers:
+        assert live.http.delete(url).status_code == 200
+    for url in waiting:
+        done = live.wait_for(url, {"successful", "failed"})
+        assert results(live, done) == {"message": "Hello, Jo"}
