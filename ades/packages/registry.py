@@ -177,6 +177,11 @@ class ProcessRegistry:
                 "the package's entry point has no id: give the Workflow an 'id' (it becomes "
                 "the process id)"
             )
+        if source.declared_id is not None and source.declared_id != process.id:
+            raise InvalidRequest(
+                f"processDescription names the process '{source.declared_id}' but the "
+                f"package's workflow is '{process.id}': the process id is the workflow id"
+            )
         if not _PROCESS_ID.match(process.id):
             raise InvalidPackage(
                 f"process id '{process.id}' cannot name a process: use letters, digits, "

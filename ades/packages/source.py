@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -36,6 +36,8 @@ class PackageSource:
     name: str = INLINE_NAME
     workflow_id: str | None = None
     href: str | None = None
+    # The id an application package's processDescription gives the process, if any.
+    declared_id: str | None = None
 
 
 class PackageReader:
@@ -59,7 +61,8 @@ class PackageReader:
                 "the application package has no 'executionUnit': it must hold the CWL "
                 "inline ({'value': ..., 'mediaType': ...}) or link to it ({'href': ...})"
             )
-        return self._unit(_one_unit(document["executionUnit"]), workflow_id)
+        source = self._unit(_one_unit(document["executionUnit"]), workflow_id)
+        return replace(source, declared_id=_declared_id(document.get("processDescription")))
 
     def _unit(self, unit: Mapping[str, Any], workflow_id: str | None) -> PackageSource:
         if "href" in unit:
@@ -147,6 +150,15 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return document
+
+
+def _declared_id(description: Any) -> str | None:
+    """``processDescription.process.id`` (the Part 2 schema) or ``processDescription.id``."""
+    if not isinstance(description, Mapping):
+        return None
+    process = description.get("process")
+    found = process.get("id") if isinstance(process, Mapping) else description.get("id")
+    return str(found) if found is not None else None
 
 
 def _one_unit(unit: Any) -> Mapping[str, Any]:

@@ -288,3 +288,12 @@ def test_strict_workspace_takes_a_package_that_follows_the_best_practice(live):
     r = deploy(live, package("tidy", pid), "application/cwl+yaml", "strict")
     assert assert_deployed(live, r, pid, "strict")["warnings"] == []
     assert live.delete(f"/strict/ogc-api/processes/{pid}").status_code == 204
+
+
+def test_a_process_description_naming_another_id_is_400(live):
+    pid = unique("greet")
+    body = {"processDescription": {"process": {"id": "something-else"}},
+            "executionUnit": {"value": package("greet", pid), "mediaType": "application/cwl"}}
+    r = deploy(live, body, "application/ogcapppkg+json")
+    assert_problem(r, 400, OGC1 + "invalid-parameter-value", "'something-else'", f"'{pid}'")
+    assert live.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
