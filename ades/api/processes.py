@@ -9,6 +9,7 @@ from flask import Response, request
 
 from ades.api.context import json_response, page_links, services, workspace_urls
 from ades.api.views import deployed_process, link, process_description, process_summary
+from ades.packages.source import cwl_media_type
 
 PART2 = "http://www.opengis.net/spec/ogcapi-processes-2/1.0/conf/"
 CONFORMANCE = [
@@ -66,7 +67,7 @@ def undeploy_process(workspace: str, root: str, processId: str) -> Response:  # 
 def get_package(workspace: str, root: str, processId: str) -> Response:  # noqa: N803
     workspace_urls(workspace, root)
     process = services().processes.get(workspace, processId)
-    media_type = _cwl_media_type(process.package)
+    media_type = cwl_media_type(process.package)
     if request.accept_mimetypes.best_match([media_type, APP_PACKAGE]) == APP_PACKAGE:
         unit = {"value": process.package, "mediaType": media_type}
         return Response(json.dumps({"executionUnit": unit}), 200, mimetype=APP_PACKAGE)
@@ -76,11 +77,3 @@ def get_package(workspace: str, root: str, processId: str) -> Response:  # noqa:
 def _body() -> tuple[str, bytes]:
     """The request's media type and its body as sent: the package reader parses it."""
     return request.content_type or "application/json", request.get_data()
-
-
-def _cwl_media_type(text: str) -> str:
-    try:
-        json.loads(text)
-    except ValueError:
-        return "application/cwl+yaml"
-    return "application/cwl+json"

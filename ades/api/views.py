@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 
 from ades.model import Job, JobStatus, Parameter, Process
 from ades.packages.registry import Deployment
+from ades.packages.source import cwl_media_type
 
 REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
 REL_PROCESSES = "http://www.opengis.net/def/rel/ogc/1.0/processes"
@@ -20,7 +21,6 @@ REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
 REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
-CWL_JSON = "application/cwl+json"
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def process_summary(process: Process, urls: Urls) -> dict[str, Any]:
             urls("processes", process.id, "package"),
             REL_PACKAGE,
             "Application package",
-            "application/cwl+yaml" if process.package.lstrip()[:1] != "{" else CWL_JSON,
+            cwl_media_type(process.package),
         ),
     ]
     return doc

@@ -135,6 +135,15 @@ class PackageReader:
             raise InvalidPackage(f"cannot fetch the package '{location}': no such object") from None
 
 
+def cwl_media_type(text: str) -> str:
+    """How to serve CWL text as deployed: JSON stays JSON, anything else is YAML."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return "application/cwl+yaml"
+    return "application/cwl+json"
+
+
 def _text(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8")

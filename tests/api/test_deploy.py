@@ -92,6 +92,12 @@ def test_deploy_cwl_json_and_plain_cwl(live, content_type):
     served = live.get(f"/lab/ogc-api/processes/{pid}/package")
     assert served.status_code == 200
     assert served.text == body
+    described = live.get(f"/lab/ogc-api/processes/{pid}").json()
+    package_link = next(link for link in described["links"]
+                        if link["rel"].endswith("/application-package"))
+    assert package_link["href"] == served.url
+    expected = "application/cwl+json" if content_type.endswith("json") else "application/cwl+yaml"
+    assert package_link["type"] == served.headers["Content-Type"].split(";")[0] == expected
 
 
 @pytest.mark.conformance(CONF2 + "ogcapppkg")
