@@ -63,8 +63,8 @@ def load_package(
     mutable: bool = False,
     source_name: str = "package.cwl",
 ) -> LoadedPackage:
-    """Load and validate a CWL document — a file path, or the CWL text itself (YAML or
-    JSON) — and describe its entry point as a Process of ``workspace``.
+    """Load and validate a CWL document — a file (a Path), or the CWL text itself (a str,
+    YAML or JSON) — and describe its entry point as a Process of ``workspace``.
 
     The entry point of a ``$graph`` package is ``workflow_id`` when given, else ``#main``,
     else its only Workflow. Raises InvalidPackage with the validator's message (which
@@ -112,7 +112,9 @@ def load_package(
 
 def _read(document: str | Path, source_name: str) -> tuple[str, str]:
     """(CWL text, the name to show in messages and to name a #main process after)."""
-    if isinstance(document, str) and ("\n" in document or document.lstrip().startswith("{")):
+    # A str is always the text: a deploy body that looks like a path must never make the
+    # server read its own files.
+    if isinstance(document, str):
         return document, source_name
     path = Path(document)
     try:

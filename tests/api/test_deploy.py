@@ -303,3 +303,17 @@ def test_a_process_description_naming_another_id_is_400(live):
     r = deploy(live, body, "application/ogcapppkg+json")
     assert_problem(r, 400, OGC1 + "invalid-parameter-value", "'something-else'", f"'{pid}'")
     assert live.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
+
+
+@pytest.mark.parametrize(("content_type", "type_uri", "named"), [
+    ("application/cwl+yaml", OGC1 + "invalid-package", "empty"),
+    ("application/ogcapppkg+json", OGC1 + "invalid-parameter-value", "RequestBody"),
+])
+def test_an_empty_body_is_400(live, content_type, type_uri, named):
+    assert_problem(deploy(live, b"", content_type), 400, type_uri, named)
+
+
+def test_a_body_that_looks_like_a_path_is_cwl_text_never_a_file_to_read(live):
+    r = deploy(live, str(PACKAGES / "greet.cwl"), "application/cwl")
+    problem = assert_problem(r, 400, OGC1 + "invalid-package", "mapping")
+    assert "Hello" not in problem["detail"]

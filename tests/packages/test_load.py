@@ -188,7 +188,10 @@ steps:
     [
         ("\n", "the package is empty"),
         ("- a\n- b\n", "must be a mapping"),
-        (str(DATA / "missing.cwl"), "cannot read package file"),
+        (DATA / "missing.cwl", "cannot read package file"),
+        # A str is the CWL text, never a path to read.
+        (str(DATA / "anonymous.cwl"), "must be a mapping"),
+        ("", "the package is empty"),
     ],
 )
 def test_documents_that_are_not_cwl(document, reason):
