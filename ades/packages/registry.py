@@ -6,6 +6,7 @@ sees them."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -26,6 +27,8 @@ from ades.model import Process
 from ades.packages.checks import best_practice_warnings, check_runnable
 from ades.packages.load import DEFAULT_VERSION, load_package, load_process
 from ades.packages.source import PackageReader, PackageSource
+
+log = logging.getLogger(__name__)
 
 WORKSPACE_SETTINGS = "settings.yaml"
 BEST_PRACTICE_MODES = ("warn", "error")
@@ -110,7 +113,13 @@ class ProcessRegistry:
         """The workspace's processes, sorted by id."""
         processes = dict(self._workspace(workspace))
         for deployed in self.store.list(workspace) if self.store else []:
-            processes.setdefault(deployed.process_id, self._describe(deployed))
+            try:
+                processes.setdefault(deployed.process_id, self._describe(deployed))
+            except InvalidPackage:
+                # Stored while it was valid (an older cwltool?): one such package must not
+                # hide the others; asked for by id, it says what is wrong with it.
+                log.exception("deployed process '%s' of '%s' no longer loads",
+                              deployed.process_id, workspace)
         return [processes[process_id] for process_id in sorted(processes)]
 
     def deploy(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ades.db.jobs import make_engine
-from ades.db.processes import ProcessStore
+from ades.db.processes import DeployedPackage, ProcessStore
 from ades.errors import InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
@@ -138,3 +138,15 @@ def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
     with pytest.raises(NoSuchProcess):
         other.get("ws", "greet")
     assert registry.list("ws") == []
+
+
+def test_a_stored_package_that_no_longer_loads_does_not_hide_the_others(tmp_path, object_store):
+    (tmp_path / "ws").mkdir()
+    store = ProcessStore(make_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
+    registry = ProcessRegistry(tmp_path, store, PackageReader(object_store))
+    registry.deploy("ws", "application/cwl", (PACKAGES / "greet.cwl").read_text().encode())
+    store.add(DeployedPackage("ws", "rotten", None, "cwlVersion: v1.2\nclass: Nope\n", None,
+                              "rotten.cwl"))
+    assert [p.id for p in registry.list("ws")] == ["greet"]
+    with pytest.raises(InvalidPackage, match="rotten.cwl"):
+        registry.get("ws", "rotten")
