@@ -75,6 +75,8 @@ class Server:
 
 
 def create_app(settings: Settings) -> Server:
+    # First, so that a wrong engine stops the start before anything is started.
+    runner = CwltoolRunner(settings.container_engine)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 
@@ -97,7 +99,6 @@ def create_app(settings: Settings) -> Server:
 
     engine = make_engine(settings.database)
     closers.append(engine.dispose)
-    runner = CwltoolRunner(settings.container_engine)
     processes = ProcessRegistry(
         settings.workspaces,
         ProcessStore(engine),
