@@ -98,16 +98,8 @@ class ProcessRegistry:
 
     def get(self, workspace: str, process_id: str) -> Process:
         """A process by its id, or by its EOEPCA alias."""
-        installed = self._workspace(workspace)
-        if process_id in installed:
-            return installed[process_id]
-        deployed = self.store.find(workspace, process_id) if self.store else None
-        if deployed is not None:
-            return self._describe(deployed)
-        for process in installed.values():
-            if eoepca_alias(process) == process_id:
-                return process
-        raise NoSuchProcess(process_id, workspace)
+        found = self._lookup(workspace, process_id)
+        return self._describe(found) if isinstance(found, DeployedPackage) else found
 
     def list(self, workspace: str) -> list[Process]:
         """The workspace's processes, sorted by id."""
@@ -146,12 +138,12 @@ class ProcessRegistry:
         workflow_id: str | None = None,
     ) -> Deployment:
         """Replace a deployed process with a new package of the same process id."""
-        current = self.mutable(workspace, process_id)
+        current = self._mutable_id(workspace, process_id)
         source = self._reader().read(media_type, body, workflow_id)
         process, warnings = self._validate(workspace, source)
-        if process.id != current.id:
+        if process.id != current:
             raise InvalidRequest(
-                f"the package's process is '{process.id}', not '{current.id}': a replace "
+                f"the package's process is '{process.id}', not '{current}': a replace "
                 f"keeps the process id (pick the workflow with ?w= or the href's #fragment)"
             )
         stored = self._store().replace(_deployed(process, source))
@@ -159,18 +151,33 @@ class ProcessRegistry:
 
     def undeploy(self, workspace: str, process_id: str) -> None:
         """Remove a deployed process. Its past jobs keep their records and results."""
-        current = self.mutable(workspace, process_id)
-        self._store().remove(workspace, current.id)
+        current = self._mutable_id(workspace, process_id)
+        self._store().remove(workspace, current)
         with self._lock:
-            self._described.pop((workspace, current.id), None)
+            self._described.pop((workspace, current), None)
 
-    def mutable(self, workspace: str, process_id: str) -> Process:
-        """The process, if the API may change it: NoSuchProcess, or ImmutableProcess for
-        one installed with the server."""
-        process = self.get(workspace, process_id)
-        if not process.mutable:
-            raise ImmutableProcess(process.id, workspace)
-        return process
+    def _mutable_id(self, workspace: str, process_id: str) -> str:
+        """The id of the deployed process ``process_id`` names (as ``get`` resolves it),
+        without loading its package: a package that no longer loads can still be replaced
+        or undeployed. NoSuchProcess, or ImmutableProcess for one installed with the server."""
+        found = self._lookup(workspace, process_id)
+        if isinstance(found, Process):
+            raise ImmutableProcess(found.id, workspace)
+        return found.process_id
+
+    def _lookup(self, workspace: str, process_id: str) -> Process | DeployedPackage:
+        """What ``process_id`` names: an installed process's id, else a deployed process's
+        id or alias, else an installed process's alias."""
+        installed = self._workspace(workspace)
+        if process_id in installed:
+            return installed[process_id]
+        deployed = self.store.find(workspace, process_id) if self.store else None
+        if deployed is not None:
+            return deployed
+        for process in installed.values():
+            if eoepca_alias(process) == process_id:
+                return process
+        raise NoSuchProcess(process_id, workspace)
 
     def _validate(self, workspace: str, source: PackageSource) -> tuple[Process, list[str]]:
         loaded = load_package(

@@ -9,7 +9,7 @@ import pytest
 
 from ades.db.jobs import make_engine
 from ades.db.processes import DeployedPackage, ProcessStore
-from ades.errors import InvalidPackage, NoSuchProcess, NoSuchWorkspace
+from ades.errors import ImmutableProcess, InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
 
@@ -150,3 +150,13 @@ def test_a_stored_package_that_no_longer_loads_does_not_hide_the_others(tmp_path
     assert [p.id for p in registry.list("ws")] == ["greet"]
     with pytest.raises(InvalidPackage, match="rotten.cwl"):
         registry.get("ws", "rotten")
+    registry.undeploy("ws", "rotten")  # its owner can still get rid of it
+    assert store.find("ws", "rotten") is None
+
+
+def test_installed_processes_are_immutable_by_id_and_by_alias(demo):
+    for name in ("echo", "echo-1_0_0"):
+        with pytest.raises(ImmutableProcess, match="'echo'"):
+            demo.undeploy("demo", name)
+    with pytest.raises(NoSuchProcess):
+        demo.undeploy("demo", "nope")
