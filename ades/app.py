@@ -17,6 +17,7 @@ from ades.api import errors as api_errors
 from ades.api.context import Services
 from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
 from ades.db.jobs import JobStore, make_engine
+from ades.db.processes import ProcessStore
 from ades.errors import AdesError
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
@@ -25,9 +26,21 @@ from ades.jobs.service import JobService
 from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
+from ades.packages.source import PackageReader
 from ades.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class _SeveralBodyTypesAreIntended(logging.Filter):
+    """Connexion warns on every request to an operation that takes several media types;
+    deploy and replace take five by design (the body is read by its Content-Type)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("this operation accepts multiple content")
+
+
+logging.getLogger("connexion.operations.openapi3").addFilter(_SeveralBodyTypesAreIntended())
 
 
 class JsonByDefault:
@@ -62,6 +75,8 @@ class Server:
 
 
 def create_app(settings: Settings) -> Server:
+    # First, so that a wrong engine stops the start before anything is started.
+    runner = CwltoolRunner(settings.container_engine)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 
@@ -82,9 +97,16 @@ def create_app(settings: Settings) -> Server:
     )
     objects.ensure_bucket()
 
-    processes = ProcessRegistry(settings.workspaces)
-    store = JobStore(make_engine(settings.database))
-    run = JobRun(store, processes, CwltoolRunner(), objects, settings.data_dir / "jobs")
+    engine = make_engine(settings.database)
+    closers.append(engine.dispose)
+    processes = ProcessRegistry(
+        settings.workspaces,
+        ProcessStore(engine),
+        PackageReader(objects),
+        container_engine=settings.container_engine,
+    )
+    store = JobStore(engine)
+    run = JobRun(store, processes, runner, objects, settings.data_dir / "jobs")
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
     jobs = JobService(store, processes, executor, objects)

@@ -59,3 +59,22 @@ class InvalidRequest(AdesError):
 
 class InvalidPackage(AdesError):
     """A CWL application package cannot be loaded or cannot run here."""
+
+
+class DuplicatedProcess(AdesError):
+    def __init__(self, process_id: str, workspace: str):
+        super().__init__(
+            f"process '{process_id}' is already deployed in workspace '{workspace}': "
+            f"replace it with PUT, or undeploy it first"
+        )
+
+
+class ImmutableProcess(AdesError):
+    """A process deployed from the workspace folder cannot be replaced or undeployed."""
+
+    def __init__(self, process_id: str, workspace: str):
+        super().__init__(
+            f"process '{process_id}' is part of workspace '{workspace}' as installed on the "
+            f"server: it cannot be replaced or undeployed through the API"
+        )
+

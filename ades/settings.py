@@ -26,6 +26,9 @@ class Settings:
     max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Seconds a synchronous execution may wait for its job before answering 201 instead.
     sync_timeout: float = 60.0
+    # What runs a package's DockerRequirement: none, docker, podman or singularity. With
+    # "none", a package that *requires* a container is refused at deploy.
+    container_engine: str = "none"
 
     @property
     def database(self) -> str:

@@ -16,10 +16,13 @@ from ades import errors
 log = logging.getLogger(__name__)
 
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+OGC2 = "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/"
 
 # Domain exception → (HTTP status, type URI). Checked in subclass order: first match wins.
 TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NoSuchProcess: (404, OGC1 + "no-such-process"),
+    errors.DuplicatedProcess: (409, OGC2 + "duplicated-process"),
+    errors.ImmutableProcess: (403, OGC2 + "immutable-process"),
     errors.NoSuchJob: (404, OGC1 + "no-such-job"),
     errors.ResultNotReady: (404, OGC1 + "result-not-ready"),
     errors.NoSuchOutput: (404, OGC1 + "no-such-output"),
@@ -38,7 +41,8 @@ HTTP_TYPES: dict[int, str] = {
     404: OGC1 + "not-found",
     405: OGC1 + "method-not-allowed",
     406: OGC1 + "not-acceptable",
-    415: OGC1 + "unsupported-media-type",
+    # Part 1 defines no 415; Part 2 (deploy, replace) does, and it fits every body.
+    415: OGC2 + "unsupported-media-type",
 }
 
 

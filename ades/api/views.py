@@ -11,12 +11,15 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ades.model import Job, JobStatus, Parameter, Process
+from ades.packages.registry import Deployment
+from ades.packages.source import cwl_media_type
 
 REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
 REL_PROCESSES = "http://www.opengis.net/def/rel/ogc/1.0/processes"
 REL_JOB_LIST = "http://www.opengis.net/def/rel/ogc/1.0/job-list"
 REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
 REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
+REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
 
 
@@ -94,13 +97,26 @@ def process_summary(process: Process, urls: Urls) -> dict[str, Any]:
         doc["description"] = process.description
     doc["jobControlOptions"] = list(process.job_control)
     doc["outputTransmission"] = ["value", "reference"]
+    # Part 2: whether the process may be replaced and undeployed through the API.
+    doc["mutable"] = process.mutable
     href = urls.process(process.id)
     doc["links"] = [
         link(href, "self", "Process description"),
         link(href, "http://www.opengis.net/def/rel/ogc/1.0/processes", "Process description"),
         link(urls("processes", process.id, "execution"), REL_EXECUTE, "Execute endpoint"),
+        link(
+            urls("processes", process.id, "package"),
+            REL_PACKAGE,
+            "Application package",
+            cwl_media_type(process.package),
+        ),
     ]
     return doc
+
+
+def deployed_process(deployment: Deployment, urls: Urls) -> dict[str, Any]:
+    """The 201 body of a deploy: the new process's summary and the Best Practice warnings."""
+    return {**process_summary(deployment.process, urls), "warnings": list(deployment.warnings)}
 
 
 def process_description(process: Process, urls: Urls) -> dict[str, Any]:

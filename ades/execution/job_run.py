@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from ades.db.jobs import JobStore
+from ades.errors import NoSuchProcess
 from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
 from ades.model import Job, JobStatus, utcnow
@@ -52,13 +53,20 @@ class JobRun:
         return self.runner.cancel(job_id)
 
     def _run(self, job: Job, workdir: Path) -> None:
-        process = self.processes.get(job.workspace, job.process_id)
+        pinned = job.request.get("package")
+        if pinned:
+            text, entry = pinned["cwl"], pinned.get("entry")
+        else:  # a job accepted before packages were pinned to their jobs
+            try:
+                process = self.processes.get(job.workspace, job.process_id)
+            except NoSuchProcess:
+                self._fail(job.id, f"process '{job.process_id}' was undeployed before it ran")
+                return
+            text, entry = process.package, process.entry
         workdir.mkdir(parents=True, exist_ok=True)
         package = workdir / "package.cwl"
-        package.write_text(process.package)
-        outcome = self.runner.run(
-            job.id, package, process.entry, job.request.get("job_order", {}), workdir
-        )
+        package.write_text(text)
+        outcome = self.runner.run(job.id, package, entry, job.request.get("job_order", {}), workdir)
         if not outcome.ok:
             if not outcome.cancelled:
                 self._fail(job.id, _failure_message(outcome))

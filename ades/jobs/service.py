@@ -46,7 +46,13 @@ class JobService:
             id=str(uuid.uuid4()),
             workspace=workspace,
             process_id=process.id,
-            request={**request, "job_order": job_order},
+            # The package is pinned with the job: a replace or undeploy after the job was
+            # accepted must not change what it runs (its inputs were checked against this).
+            request={
+                **request,
+                "job_order": job_order,
+                "package": {"cwl": process.package, "entry": process.entry},
+            },
         )
         self.store.add(job)
         self.executor.submit(job.id, self._notify)

@@ -7,6 +7,7 @@ import re
 import threading
 import uuid
 from collections.abc import Mapping, MutableSequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,32 @@ DEFAULT_VERSION = "0.0.0"
 _LOAD_LOCK = threading.Lock()
 
 
-def load_process(
+@dataclass(frozen=True)
+class LoadedPackage:
+    """A validated package: its entry point as a Process, cwltool's object of that entry
+    (for the checks made at deploy), and whether the id came from the file name because
+    the entry has none of its own."""
+
+    process: Process
+    tool: CwlProcess
+    named_by_file: bool
+
+
+def load_process(document: str | Path, workspace: str, **options: Any) -> Process:
+    """The entry point of a CWL document as a Process; see ``load_package``."""
+    return load_package(document, workspace, **options).process
+
+
+def load_package(
     document: str | Path,
     workspace: str,
     *,
     workflow_id: str | None = None,
     mutable: bool = False,
     source_name: str = "package.cwl",
-) -> Process:
-    """Load and validate a CWL document — a file path, or the CWL text itself (YAML or
-    JSON) — and describe its entry point as a Process of ``workspace``.
+) -> LoadedPackage:
+    """Load and validate a CWL document — a file (a Path), or the CWL text itself (a str,
+    YAML or JSON) — and describe its entry point as a Process of ``workspace``.
 
     The entry point of a ``$graph`` package is ``workflow_id`` when given, else ``#main``,
     else its only Workflow. Raises InvalidPackage with the validator's message (which
@@ -71,11 +88,13 @@ def load_process(
 
     stem = Path(name).stem
     if entry is None:
-        process_id = short_name(tool.tool["id"]) if "#" in tool.tool["id"] else stem
+        named_by_file = "#" not in tool.tool["id"]
+        process_id = stem if named_by_file else short_name(tool.tool["id"])
     else:
         # "main" names the role, not the process: the package file names it then.
-        process_id = stem if entry == "#main" else entry[1:]
-    return Process(
+        named_by_file = entry == "#main"
+        process_id = stem if named_by_file else entry[1:]
+    process = Process(
         id=process_id,
         workspace=workspace,
         version=_version(tool.tool, metadata),
@@ -88,11 +107,14 @@ def load_process(
         entry=entry,
         mutable=mutable,
     )
+    return LoadedPackage(process, tool, named_by_file)
 
 
 def _read(document: str | Path, source_name: str) -> tuple[str, str]:
     """(CWL text, the name to show in messages and to name a #main process after)."""
-    if isinstance(document, str) and ("\n" in document or document.lstrip().startswith("{")):
+    # A str is always the text: a deploy body that looks like a path must never make the
+    # server read its own files.
+    if isinstance(document, str):
         return document, source_name
     path = Path(document)
     try:
@@ -163,11 +185,22 @@ def _graph_entry(processes: list[Mapping[str, Any]], workflow_id: str | None) ->
     workflows = sorted(key for key, p in ids.items() if p.get("class") == "Workflow")
     if len(workflows) == 1:
         return workflows[0]
+    # Sub-workflows are run by a step of another Workflow; the entry point is run by none.
+    run_by_steps = {
+        "#" + str(step.get("run")).rsplit("#", 1)[-1]
+        for p in processes
+        for step in p.get("steps") or []
+        if isinstance(step, Mapping) and isinstance(step.get("run"), str)
+    }
+    roots = [key for key in workflows if key not in run_by_steps]
+    if len(roots) == 1:
+        return roots[0]
     if len(ids) == 1:
         return next(iter(ids))
     raise ValidationException(
         f"cannot tell the entry point of the $graph: it has no #main and "
-        f"{len(workflows)} Workflows ({', '.join(workflows) or 'none'}); name one of {listed}"
+        f"{len(workflows)} Workflows ({', '.join(workflows) or 'none'}) that no step runs; "
+        f"name one of {listed}"
     )
 
 

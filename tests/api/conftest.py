@@ -1,5 +1,5 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
-SeaweedFS of the session, a SQLite job store, and the demo and lab workspaces."""
+SeaweedFS of the session, a SQLite job store, and the demo, lab and strict workspaces."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from ades.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = Path(__file__).resolve().parent / "data" / "lab"
+# A workspace whose settings.yaml makes Best Practice violations deploy errors.
+STRICT = Path(__file__).resolve().parent / "data" / "strict"
 
 
 @dataclass
@@ -36,6 +39,9 @@ class Live:
 
     def post(self, path: str, **kw: Any) -> requests.Response:
         return self.http.post(self.url(path), **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.put(self.url(path), **kw)
 
     def delete(self, path: str, **kw: Any) -> requests.Response:
         return self.http.delete(self.url(path), **kw)
@@ -63,23 +69,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
-    root = tmp_path_factory.mktemp("server")
+def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Settings:
+    """Settings of a test server in ``root``: the demo, lab and strict workspaces."""
     workspaces = root / "workspaces"
-    workspaces.mkdir()
-    (workspaces / "demo").symlink_to(REPO / "workspaces" / "demo")
-    (workspaces / "lab").symlink_to(LAB)
-    settings = Settings(
+    if not workspaces.exists():
+        workspaces.mkdir(parents=True)
+        (workspaces / "demo").symlink_to(REPO / "workspaces" / "demo")
+        (workspaces / "lab").symlink_to(LAB)
+        (workspaces / "strict").symlink_to(STRICT)
+    return Settings(
         data_dir=root / "data",
         workspaces=workspaces,
         s3_endpoint=seaweedfs.endpoint,
         s3_access_key=seaweedfs.access_key,
         s3_secret_key=seaweedfs.secret_key,
-        s3_bucket="ades-api-tests",
+        s3_bucket=bucket,
         max_jobs=2,
         sync_timeout=60,
     )
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[Live]:
+    """A server for ``settings`` on a free port, stopped (and its app closed) on exit."""
     server = create_app(settings)
     port = free_port()
     config = uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning")
@@ -93,3 +105,9 @@ def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
         uv.should_exit = True
         thread.join(timeout=30)
         server.close()
+
+
+@pytest.fixture(scope="session")
+def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
+    with serve(server_settings(tmp_path_factory.mktemp("server"), seaweedfs)) as server:
+        yield server

@@ -188,7 +188,10 @@ steps:
     [
         ("\n", "the package is empty"),
         ("- a\n- b\n", "must be a mapping"),
-        (str(DATA / "missing.cwl"), "cannot read package file"),
+        (DATA / "missing.cwl", "cannot read package file"),
+        # A str is the CWL text, never a path to read.
+        (str(DATA / "anonymous.cwl"), "must be a mapping"),
+        ("", "the package is empty"),
     ],
 )
 def test_documents_that_are_not_cwl(document, reason):
@@ -312,3 +315,11 @@ steps:
     shutil.copy(DATA / "anonymous.cwl", tmp_path)
     with pytest.raises(InvalidPackage, match="uses_anonymous.cwl:6:.*undefined reference"):
         load_process(package, "ws")
+
+
+def test_graph_entry_is_the_one_workflow_no_step_runs():
+    # snuggs runs say_one as a sub-workflow: snuggs is the entry point.
+    package = Path(__file__).resolve().parents[1] / "api" / "data" / "packages" / "snuggs.cwl"
+    process = load_process(package, "ws")
+    assert (process.id, process.entry) == ("snuggs", "#snuggs")
+    assert load_process(package, "ws", workflow_id="say_one").id == "say_one"

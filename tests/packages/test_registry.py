@@ -1,15 +1,21 @@
-"""The registry of processes deployed from workspace folders at start-up."""
+"""The registry of processes: those installed from workspace folders at start-up, and
+those deployed through the service layer into the database."""
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from ades.errors import InvalidPackage, NoSuchProcess, NoSuchWorkspace
+from ades.db.jobs import make_engine
+from ades.db.processes import DeployedPackage, ProcessStore
+from ades.errors import ImmutableProcess, InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
+from ades.packages.source import PackageReader
 
 DATA = Path(__file__).parent / "data"
 WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
+PACKAGES = Path(__file__).resolve().parents[1] / "api" / "data" / "packages"
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +89,74 @@ def test_two_packages_with_one_process_id(tmp_path):
 def test_missing_workspaces_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ProcessRegistry(tmp_path / "nowhere")
+
+
+def test_installed_processes_answer_to_their_eoepca_alias(demo):
+    assert demo.get("demo", "echo-1_0_0").id == "echo"
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("best_practice: always\n", "best_practice must be one of warn, error"),
+        ("strictness: high\n", "unknown settings ['strictness']"),
+        ("- a list\n", "expected a mapping"),
+        ("best_practice: [\n", "not valid YAML"),
+    ],
+)
+def test_workspace_settings_are_checked_at_start(tmp_path, content, named):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "settings.yaml").write_text(content)
+    with pytest.raises(ValueError, match=re.escape(named)):
+        ProcessRegistry(tmp_path)
+
+
+def test_workspace_settings(tmp_path):
+    for name, content in (("alice", "best_practice: error\n"), ("bob", "")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "settings.yaml").write_text(content)
+    (tmp_path / "carol").mkdir()
+    registry = ProcessRegistry(tmp_path)
+    assert [registry.settings(ws).best_practice for ws in ("alice", "bob", "carol")] == [
+        "error", "warn", "warn"]
+
+
+def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
+    (tmp_path / "ws").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+    registry = ProcessRegistry(tmp_path, ProcessStore(engine), PackageReader(object_store))
+    text = (PACKAGES / "greet.cwl").read_text()
+    deployment = registry.deploy("ws", "application/cwl+yaml", text.encode())
+    assert (deployment.process.id, deployment.process.mutable) == ("greet", True)
+    assert registry.get("ws", "greet-0_1_0") is registry.get("ws", "greet")  # described once
+    registry.replace("ws", "greet", "application/cwl", text.replace("Hello", "Hi").encode())
+    assert registry.get("ws", "greet").inputs[0].default == "Hi"
+    # Another replica on the same database sees the new revision.
+    other = ProcessRegistry(tmp_path, ProcessStore(engine), PackageReader(object_store))
+    assert other.get("ws", "greet").inputs[0].default == "Hi"
+    registry.undeploy("ws", "greet")
+    with pytest.raises(NoSuchProcess):
+        other.get("ws", "greet")
+    assert registry.list("ws") == []
+
+
+def test_a_stored_package_that_no_longer_loads_does_not_hide_the_others(tmp_path, object_store):
+    (tmp_path / "ws").mkdir()
+    store = ProcessStore(make_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
+    registry = ProcessRegistry(tmp_path, store, PackageReader(object_store))
+    registry.deploy("ws", "application/cwl", (PACKAGES / "greet.cwl").read_text().encode())
+    store.add(DeployedPackage("ws", "rotten", None, "cwlVersion: v1.2\nclass: Nope\n", None,
+                              "rotten.cwl"))
+    assert [p.id for p in registry.list("ws")] == ["greet"]
+    with pytest.raises(InvalidPackage, match="rotten.cwl"):
+        registry.get("ws", "rotten")
+    registry.undeploy("ws", "rotten")  # its owner can still get rid of it
+    assert store.find("ws", "rotten") is None
+
+
+def test_installed_processes_are_immutable_by_id_and_by_alias(demo):
+    for name in ("echo", "echo-1_0_0"):
+        with pytest.raises(ImmutableProcess, match="'echo'"):
+            demo.undeploy("demo", name)
+    with pytest.raises(NoSuchProcess):
+        demo.undeploy("demo", "nope")

@@ -1,0 +1,37 @@
+"""Settings from ADES_* variables, and the container engine reaching the runner."""
+
+import pytest
+
+from ades.app import create_app
+from ades.settings import Settings
+
+
+def test_container_engine_defaults_to_none_and_comes_from_the_environment():
+    assert Settings().container_engine == "none"
+    assert Settings.from_env({"ADES_CONTAINER_ENGINE": "podman"}).container_engine == "podman"
+
+
+def test_the_server_runs_packages_with_the_configured_engine(seaweedfs, tmp_path):
+    (tmp_path / "workspaces" / "ws").mkdir(parents=True)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        workspaces=tmp_path / "workspaces",
+        s3_endpoint=seaweedfs.endpoint,
+        s3_access_key=seaweedfs.access_key,
+        s3_secret_key=seaweedfs.secret_key,
+        container_engine="singularity",
+    )
+    server = create_app(settings)
+    try:
+        assert server.services.processes.container_engine == "singularity"
+        assert server.services.jobs.executor.run.runner.container_engine == "singularity"
+    finally:
+        server.close()
+
+
+def test_an_unknown_engine_stops_the_start(seaweedfs, tmp_path):
+    (tmp_path / "workspaces").mkdir()
+    settings = Settings(data_dir=tmp_path / "data", workspaces=tmp_path / "workspaces",
+                        s3_endpoint="http://127.0.0.1:9", container_engine="lxc")
+    with pytest.raises(ValueError, match="unknown container engine 'lxc'"):
+        create_app(settings)
