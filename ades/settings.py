@@ -26,6 +26,13 @@ class Settings:
     max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Seconds a synchronous execution may wait for its job before answering 201 instead.
     sync_timeout: float = 60.0
+    # Stage-in: downloads of one job running at once, and seconds an HTTP read may stall.
+    stage_in_concurrency: int = 8
+    stage_in_timeout: float = 60.0
+    # Result links: presigned URLs valid this many seconds (7 days, the S3 maximum), or,
+    # when a public base URL of the bucket is set, <s3_public_url>/<key> that never expire.
+    presign_expires: int = 7 * 24 * 3600
+    s3_public_url: str = ""
 
     @property
     def database(self) -> str:

@@ -1,0 +1,137 @@
+"""Stage-in of remote File and Directory inputs from the generated scene, over real HTTP and
+the session's real S3."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pystac
+import pytest
+
+from ades.staging.stage_in import StageIn, StageInError, has_remote_inputs
+from tests.stac_data import stac_validate
+
+
+@pytest.fixture
+def stage_in(object_store) -> StageIn:
+    return StageIn(object_store, concurrency=4, timeout=10)
+
+
+def _directory(href: str, assets: list[str] | None = None) -> dict:
+    value = {"class": "Directory", "location": href}
+    if assets:
+        value["assets"] = assets
+    return value
+
+
+def _staged_catalog(value: dict) -> pystac.Catalog:
+    assert value["class"] == "Directory"
+    catalog = pystac.Catalog.from_file(value["path"] + "/catalog.json")
+    stac_validate(catalog.get_self_href())
+    return catalog
+
+
+@pytest.mark.parametrize("where", ["http", "s3"])
+@pytest.mark.parametrize("document", ["catalog.json", "scene/scene.json"])
+def test_a_stac_reference_becomes_a_self_contained_local_catalog(
+    stage_in, scene, tmp_path, where, document
+):
+    href = f"{getattr(scene, where)}/{document}"
+    order = stage_in({"scene": _directory(href)}, tmp_path)
+
+    catalog = _staged_catalog(order["scene"])
+    assert catalog.catalog_type == pystac.CatalogType.SELF_CONTAINED
+    (item,) = catalog.get_items(recursive=True)
+    assert item.id == "scene"
+    assert item.datetime.isoformat() == "2024-06-01T10:30:00+00:00"
+    assert set(item.assets) == {"B04", "B08", "thumbnail"}
+    for key, asset in item.assets.items():
+        assert not asset.href.startswith(("http", "s3", "/")), asset.href  # relative
+        local = asset.get_absolute_href()
+        original = scene.folder / "scene" / ("thumb.png" if key == "thumbnail" else key + ".tif")
+        assert open(local, "rb").read() == original.read_bytes()
+    # It says where it came from; nothing points back into the remote tree otherwise.
+    raw = json.loads(open(item.get_self_href()).read())
+    rels = {link["rel"]: link["href"] for link in raw["links"]}
+    assert rels["via"].endswith("scene/scene.json")
+    assert not {"collection", "self"} & set(rels)
+
+
+def test_asset_selection_downloads_only_the_named_assets(stage_in, scene, tmp_path):
+    order = stage_in({"scene": _directory(f"{scene.http}/catalog.json", ["B08"])}, tmp_path)
+    (item,) = _staged_catalog(order["scene"]).get_items(recursive=True)
+    assert list(item.assets) == ["B08"]
+    files = sorted(p.name for p in (tmp_path / "scene").rglob("*") if p.is_file())
+    assert files == ["B08.tif", "catalog.json", "scene.json"]
+
+
+def test_an_unknown_asset_is_named(stage_in, scene, tmp_path):
+    with pytest.raises(StageInError) as caught:
+        stage_in({"scene": _directory(f"{scene.s3}/catalog.json", ["B04", "B99"])}, tmp_path)
+    assert str(caught.value) == (
+        f"input 'scene': {scene.s3}/catalog.json: no item has the asset(s) B99")
+
+
+@pytest.mark.parametrize("where", ["http", "s3"])
+def test_file_inputs_are_downloaded_arrays_included(stage_in, scene, tmp_path, where):
+    base = getattr(scene, where)
+    order = stage_in({
+        "red": {"class": "File", "location": f"{base}/scene/B04.tif"},
+        "bands": [{"class": "File", "location": f"{base}/scene/{b}.tif"} for b in ("B04", "B08")],
+        "word": "untouched",
+        "url": "https://example.invalid/not/fetched",
+    }, tmp_path)
+    assert open(order["red"]["path"], "rb").read() == (scene.folder / "scene/B04.tif").read_bytes()
+    assert [open(f["path"], "rb").read() for f in order["bands"]] == [
+        (scene.folder / f"scene/{b}.tif").read_bytes() for b in ("B04", "B08")]
+    assert order["word"] == "untouched"
+    assert order["url"] == "https://example.invalid/not/fetched"
+
+
+def test_only_remote_references_need_a_stage_in():
+    assert not has_remote_inputs({"a": "https://x/y", "b": 3, "c": [{"class": "File",
+                                                                     "path": "/tmp/x"}]})
+    assert has_remote_inputs({"c": [{"class": "File", "location": "s3://b/k"}]})
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("missing/item.json", "HTTP 404 File not found"),
+        ("not-stac.json", "not a STAC document (expected an Item, Catalog, Collection or "
+                          "ItemCollection, got no type)"),
+        ("scene/B04.tif", "not a STAC document (not JSON)"),
+    ],
+)
+def test_a_broken_http_reference_is_named_with_its_reason(
+    stage_in, scene, tmp_path, document, reason
+):
+    href = f"{scene.http}/{document}"
+    with pytest.raises(StageInError) as caught:
+        stage_in({"scene": _directory(href)}, tmp_path)
+    assert str(caught.value) == f"input 'scene': {href}: {reason}"
+
+
+def test_a_missing_s3_object_and_a_missing_asset_are_named(stage_in, scene, tmp_path):
+    href = f"{scene.s3}/nothing/here.json"
+    with pytest.raises(StageInError, match=f"input 'scene': {href}: no such object"):
+        stage_in({"scene": _directory(href)}, tmp_path)
+    with pytest.raises(StageInError, match="input 'red': .*/gone.tif: HTTP 404"):
+        stage_in({"red": {"class": "File", "location": f"{scene.http}/gone.tif"}}, tmp_path)
+
+
+def test_an_unreachable_server_is_named(stage_in, tmp_path):
+    href = "http://127.0.0.1:9/item.json"  # the discard port: nothing listens there
+    with pytest.raises(StageInError, match=f"input 'scene': {href}: cannot connect"):
+        stage_in({"scene": _directory(href)}, tmp_path)
+
+
+def test_a_server_that_never_answers_is_a_timeout(object_store, tmp_path):
+    with socket.socket() as silent:  # listens, so connections succeed; never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        href = f"http://127.0.0.1:{silent.getsockname()[1]}/item.json"
+        with pytest.raises(StageInError) as caught:
+            StageIn(object_store, timeout=0.5)({"scene": _directory(href)}, tmp_path)
+    assert str(caught.value) == f"input 'scene': {href}: timed out after 0.5s"
