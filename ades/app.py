@@ -26,6 +26,9 @@ from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
 from ades.settings import Settings
+from ades.staging.downloads import DownloadLinks
+from ades.staging.stac_results import StacResults
+from ades.staging.stage_in import StageIn
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +87,13 @@ def create_app(settings: Settings) -> Server:
 
     processes = ProcessRegistry(settings.workspaces)
     store = JobStore(make_engine(settings.database))
-    run = JobRun(store, processes, CwltoolRunner(), objects, settings.data_dir / "jobs")
+    stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
+    run = JobRun(store, processes, CwltoolRunner(), objects, settings.data_dir / "jobs", stage_in)
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
     jobs = JobService(store, processes, executor, objects)
-    services = Services(settings, processes, jobs, objects)
+    links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
+    services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)
