@@ -5,6 +5,7 @@ HTTP by a local server and copied to the test S3."""
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 import sys
 import threading
@@ -62,6 +63,13 @@ def write_scene(folder: Path) -> Path:
     catalog.normalize_hrefs(str(folder))
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
     (folder / "not-stac.json").write_text('{"hello": "world"}')
+    # What a STAC API search answers: an ItemCollection, asset hrefs relative to it.
+    found = item.to_dict(include_self_link=False)
+    found["links"] = []
+    for asset in found["assets"].values():
+        asset["href"] = "scene/" + asset["href"].removeprefix("./")
+    (folder / "search.json").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [found]}))
     return folder
 
 
