@@ -113,7 +113,9 @@ class JobRun:
 
         say("staging in inputs")
         try:
-            staged = self.stage_in(job_order, workdir / "inputs", on_progress=say)
+            staged = self.stage_in(
+                job_order, workdir / "inputs", on_progress=say, workspace=job.workspace
+            )
         except StageInError as err:
             self._fail(job.id, f"stage-in failed: {err}")
             return None

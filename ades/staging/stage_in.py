@@ -14,6 +14,7 @@ reference and the reason, raised before the application starts.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -51,10 +52,27 @@ class Fetcher:
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool_size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
+        self.workspace: str | None = None
+
+    def scoped(self, workspace: str | None) -> Fetcher:
+        """This fetcher (same HTTP session) for a job of ``workspace``: in the server's own
+        results bucket it may only read that workspace's objects."""
+        scoped = copy.copy(self)
+        scoped.workspace = workspace
+        return scoped
+
+    def _s3(self, href: str) -> tuple[str, str]:
+        bucket, key = _s3_parts(href)
+        own = bucket == self.objects.bucket
+        if own and self.workspace is not None and not key.startswith(self.workspace + "/"):
+            raise StageInError(
+                f"{href}: lies outside workspace '{self.workspace}' in the results bucket"
+            )
+        return bucket, key
 
     def read_bytes(self, href: str) -> bytes:
         if href.startswith("s3://"):
-            bucket, key = _s3_parts(href)
+            bucket, key = self._s3(href)
             try:
                 return self.objects.get_bytes(key, bucket=bucket)
             except KeyError:
@@ -67,7 +85,7 @@ class Fetcher:
     def download(self, href: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if href.startswith("s3://"):
-            bucket, key = _s3_parts(href)
+            bucket, key = self._s3(href)
             try:
                 self.objects.download_file(key, path, bucket=bucket)
             except KeyError:
@@ -128,36 +146,45 @@ class StageIn:
         job_order: dict[str, Any],
         into: Path,
         on_progress: Callable[[str], None] | None = None,
+        workspace: str | None = None,
     ) -> dict[str, Any]:
         """The job order with every remote File and Directory replaced by a local one under
-        ``into``. Raises StageInError naming the input at fault."""
-        downloads: list[_Download] = []
+        ``into``. A job of ``workspace`` reads no other workspace's results. Raises
+        StageInError naming the input at fault."""
+        job = _JobStageIn(self.fetcher.scoped(workspace), self.concurrency)
         local = {
-            input_id: self._plan(input_id, value, into / _safe(input_id), downloads)
+            input_id: job.plan(input_id, value, into / _safe(input_id))
             for input_id, value in job_order.items()
         }
-        if downloads:
+        if job.downloads:
             if on_progress:
-                on_progress(f"staging in inputs: downloading {len(downloads)} file(s)")
-            self._download_all(downloads)
+                on_progress(f"staging in inputs: downloading {len(job.downloads)} file(s)")
+            job.download_all()
         return local
 
-    def _plan(self, input_id: str, value: Any, folder: Path, downloads: list[_Download]) -> Any:
-        """The local replacement of one value; what it needs downloaded goes to ``downloads``.
-        STAC documents are read here, assets only listed."""
+
+class _JobStageIn:
+    """The stage-in of one job order: what to download, then the downloads."""
+
+    def __init__(self, fetcher: Fetcher, concurrency: int):
+        self.fetcher = fetcher
+        self.concurrency = concurrency
+        self.downloads: list[_Download] = []
+
+    def plan(self, input_id: str, value: Any, folder: Path) -> Any:
+        """The local replacement of one value; what it needs downloaded goes to
+        ``self.downloads``. STAC documents are read here, assets only listed."""
         if isinstance(value, list):
-            return [
-                self._plan(input_id, v, folder / str(i), downloads) for i, v in enumerate(value)
-            ]
+            return [self.plan(input_id, v, folder / str(i)) for i, v in enumerate(value)]
         if not _remote(value):
             return value
         href = value["location"]
         try:
             if value["class"] == "File":
                 path = folder / _file_name(href, "input")
-                downloads.append(_Download(href, path, input_id))
+                self.downloads.append(_Download(href, path, input_id))
                 return {"class": "File", "path": str(path)}
-            self._plan_catalog(href, value.get(ASSETS), folder, downloads, input_id)
+            self._plan_catalog(href, value.get(ASSETS), folder, input_id)
         except StageInError as err:
             raise StageInError(f"input '{input_id}': {err}") from None
         return {"class": "Directory", "path": str(folder)}
@@ -167,7 +194,6 @@ class StageIn:
         href: str,
         wanted: list[str] | None,
         folder: Path,
-        downloads: list[_Download],
         input_id: str,
     ) -> None:
         items = self._read_items(href)
@@ -196,7 +222,7 @@ class StageIn:
                         f"http(s) or s3: {asset.href}"
                     )
                 path = item_dir / _unique(_file_name(remote, key), names)
-                downloads.append(_Download(remote, path, input_id))
+                self.downloads.append(_Download(remote, path, input_id))
                 asset.href = str(path)
             catalog.add_item(local)
         missing = [key for key in wanted or [] if key not in found]
@@ -236,9 +262,11 @@ class StageIn:
             f"ItemCollection, got {'type ' + repr(kind) if kind else 'no type'})"
         )
 
-    def _download_all(self, downloads: list[_Download]) -> None:
+    def download_all(self) -> None:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="stage-in") as pool:
-            futures = {pool.submit(self.fetcher.download, d.href, d.path): d for d in downloads}
+            futures = {
+                pool.submit(self.fetcher.download, d.href, d.path): d for d in self.downloads
+            }
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()

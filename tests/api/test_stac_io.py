@@ -165,3 +165,28 @@ def test_a_file_output_redirects_to_its_download_and_unknown_outputs_are_404(liv
     assert outside.status_code == 400
     assert "lies outside output 'rasters'" in outside.json()["detail"]
 
+
+
+@pytest.mark.parametrize("how", ["api", "s3"])
+def test_a_result_catalog_is_the_stac_input_of_the_next_job(live, selected, how):
+    """Chaining: the raster catalog one job made is staged into the next, by its API URL
+    (walked over HTTP, assets by their presigned URLs) or by its s3:// URI."""
+    job_id = selected["jobID"]
+    if how == "api":
+        href = live.url(f"/lab/ogc-api/jobs/{job_id}/results/rasters")
+    else:
+        href = f"s3://{live.server.services.objects.bucket}/lab/jobs/{job_id}/rasters/catalog.json"
+    done = _run(live, {"scene": href})
+    results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
+    assert _get(results["listing"]["href"]).split() == [b"scene-B04/data", b"scene-B08/data"]
+
+
+def test_another_workspaces_results_cannot_be_staged_in(live, selected):
+    bucket = live.server.services.objects.bucket
+    href = f"s3://{bucket}/lab/jobs/{selected['jobID']}/rasters/catalog.json"
+    r = live.post("/demo/ogc-api/processes/ndvi/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"red": {"href": href}, "nir": {"href": href}}})
+    assert r.status_code == 201, r.text
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "failed"
+    assert "lies outside workspace 'demo' in the results bucket" in done["message"]

@@ -135,3 +135,17 @@ def test_a_server_that_never_answers_is_a_timeout(object_store, tmp_path):
         with pytest.raises(StageInError) as caught:
             StageIn(object_store, timeout=0.5)({"scene": _directory(href)}, tmp_path)
     assert str(caught.value) == f"input 'scene': {href}: timed out after 0.5s"
+
+
+def test_a_job_reads_only_its_own_workspace_in_the_results_bucket(stage_in, tmp_path):
+    stage_in.fetcher.objects.put_bytes(b"mine", "ws/jobs/a/out/x.txt")
+    stage_in.fetcher.objects.put_bytes(b"theirs", "other/jobs/b/out/x.txt")
+    bucket = stage_in.fetcher.objects.bucket
+    mine = {"class": "File", "location": f"s3://{bucket}/ws/jobs/a/out/x.txt"}
+    order = stage_in({"f": mine}, tmp_path, workspace="ws")
+    assert open(order["f"]["path"], "rb").read() == b"mine"
+    theirs = f"s3://{bucket}/other/jobs/b/out/x.txt"
+    with pytest.raises(StageInError) as caught:
+        stage_in({"f": {"class": "File", "location": theirs}}, tmp_path, workspace="ws")
+    assert str(caught.value) == (
+        f"input 'f': {theirs}: lies outside workspace 'ws' in the results bucket")
