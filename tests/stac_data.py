@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +91,24 @@ def http_server(folder: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A base URL whose server accepts connections (the kernel queues them) and never
+    answers: a download from it lasts until its timeout or its cancel."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+
+def hanging_item(objects, key: str, base: str) -> str:
+    """An Item stored at ``key`` whose one asset lies on the silent server at ``base``."""
+    item = pystac.Item("hang", None, None, pystac.utils.str_to_datetime("2024-01-01T00:00:00Z"),
+                       {})
+    item.add_asset("B04", pystac.Asset(f"{base}/B04.tif"))
+    return objects.put_bytes(json.dumps(item.to_dict()).encode(), key)
 
 
 def upload(folder: Path, objects, prefix: str) -> str:

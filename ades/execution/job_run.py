@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 from ades.db.jobs import JobStore
@@ -14,7 +15,7 @@ from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
 from ades.model import Job, JobStatus, utcnow
 from ades.objectstore.store import ObjectStore
-from ades.staging.stage_in import StageIn, StageInError, has_remote_inputs
+from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
 from ades.staging.stage_out import as_references, stage_out
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class JobRun:
         self.objects = objects
         self.work_root = work_root
         self.stage_in = stage_in or StageIn(objects)
+        # Jobs staging in now, with the flag a dismiss sets to stop their downloads.
+        self._staging: dict[str, threading.Event] = {}
 
     def __call__(self, job_id: str) -> None:
         job = self.store.get_by_id(job_id)
@@ -54,7 +57,11 @@ class JobRun:
             shutil.rmtree(workdir / "inputs", ignore_errors=True)
 
     def cancel(self, job_id: str) -> bool:
-        return self.runner.cancel(job_id)
+        staging = self._staging.get(job_id)
+        if staging is not None:
+            staging.set()
+        # Also tell the runner: a run that would start after the stage-in must not.
+        return self.runner.cancel(job_id) or staging is not None
 
     def _run(self, job: Job, workdir: Path) -> None:
         process = self.processes.get(job.workspace, job.process_id)
@@ -112,13 +119,22 @@ class JobRun:
             self.store.update(job.id, only_in=[JobStatus.RUNNING], message=message)
 
         say("staging in inputs")
+        cancelled = self._staging[job.id] = threading.Event()
         try:
             staged = self.stage_in(
-                job_order, workdir / "inputs", on_progress=say, workspace=job.workspace
+                job_order,
+                workdir / "inputs",
+                on_progress=say,
+                workspace=job.workspace,
+                cancelled=cancelled,
             )
+        except StageInCancelled:
+            return None
         except StageInError as err:
             self._fail(job.id, f"stage-in failed: {err}")
             return None
+        finally:
+            del self._staging[job.id]
         if not self.store.update(job.id, only_in=[JobStatus.RUNNING], message="running"):
             return None  # dismissed while the inputs were downloading
         return staged

@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,9 +36,15 @@ from ades.packages.inputs import ASSETS
 REMOTE_SCHEMES = ("http", "https", "s3")
 CATALOG = "catalog.json"
 _CHUNK = 1 << 20
+# Seconds between looks at the cancel flag while downloads run.
+_CANCEL_CHECK = 0.2
 
 
 class StageInError(RuntimeError):
+    pass
+
+
+class StageInCancelled(StageInError):
     pass
 
 
@@ -147,11 +154,12 @@ class StageIn:
         into: Path,
         on_progress: Callable[[str], None] | None = None,
         workspace: str | None = None,
+        cancelled: threading.Event | None = None,
     ) -> dict[str, Any]:
         """The job order with every remote File and Directory replaced by a local one under
         ``into``. A job of ``workspace`` reads no other workspace's results. Raises
-        StageInError naming the input at fault."""
-        job = _JobStageIn(self.fetcher.scoped(workspace), self.concurrency)
+        StageInError naming the input at fault, StageInCancelled once ``cancelled`` is set."""
+        job = _JobStageIn(self.fetcher.scoped(workspace), self.concurrency, cancelled)
         local = {
             input_id: job.plan(input_id, value, into / _safe(input_id))
             for input_id, value in job_order.items()
@@ -166,9 +174,10 @@ class StageIn:
 class _JobStageIn:
     """The stage-in of one job order: what to download, then the downloads."""
 
-    def __init__(self, fetcher: Fetcher, concurrency: int):
+    def __init__(self, fetcher: Fetcher, concurrency: int, cancelled: threading.Event | None):
         self.fetcher = fetcher
         self.concurrency = concurrency
+        self.cancelled = cancelled
         self.downloads: list[_Download] = []
 
     def plan(self, input_id: str, value: Any, folder: Path) -> Any:
@@ -176,6 +185,7 @@ class _JobStageIn:
         ``self.downloads``. STAC documents are read here, assets only listed."""
         if isinstance(value, list):
             return [self.plan(input_id, v, folder / str(i)) for i, v in enumerate(value)]
+        self.check_cancelled()
         if not _remote(value):
             return value
         href = value["location"]
@@ -263,20 +273,35 @@ class _JobStageIn:
         )
 
     def download_all(self) -> None:
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="stage-in") as pool:
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="stage-in")
+        abandon = False
+        try:
             futures = {
                 pool.submit(self.fetcher.download, d.href, d.path): d for d in self.downloads
             }
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in done:
-                err = future.exception()
-                if err is not None:
-                    where = futures[future].input_id
-                    if isinstance(err, StageInError):
-                        raise StageInError(f"input '{where}': {err}") from None
-                    raise StageInError(f"input '{where}': {futures[future].href}: {err}") from err
+            pending: set[Future[None]] = set(futures)
+            while pending:
+                # Wake up now and then to notice a dismiss; a download itself cannot be
+                # interrupted, so a cancelled job leaves its in-flight ones behind.
+                done, pending = wait(pending, _CANCEL_CHECK, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    err = future.exception()
+                    if err is not None:
+                        where = futures[future].input_id
+                        if isinstance(err, StageInError):
+                            raise StageInError(f"input '{where}': {err}") from None
+                        href = futures[future].href
+                        raise StageInError(f"input '{where}': {href}: {err}") from err
+                self.check_cancelled()
+        except StageInCancelled:
+            abandon = True
+            raise
+        finally:
+            pool.shutdown(wait=not abandon, cancel_futures=True)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise StageInCancelled("the job was dismissed during stage-in")
 
 
 def has_remote_inputs(job_order: dict[str, Any]) -> bool:

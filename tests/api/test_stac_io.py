@@ -11,9 +11,10 @@ import pystac
 import pytest
 import requests
 
-from tests.api.conftest import Live
-from tests.stac_data import download, stac_validate
+from tests.api.conftest import Live, poll
+from tests.stac_data import download, hanging_item, silent_server, stac_validate
 
+FINISHED = ("successful", "failed", "dismissed")
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 
 
@@ -190,3 +191,21 @@ def test_another_workspaces_results_cannot_be_staged_in(live, selected):
     done = live.wait_for(r.headers["Location"], {"successful", "failed"})
     assert done["status"] == "failed"
     assert "lies outside workspace 'demo' in the results bucket" in done["message"]
+
+
+def test_dismissing_a_job_while_it_stages_in_stops_the_downloads(live):
+    objects = live.server.services.objects
+    with silent_server() as base:
+        uri = hanging_item(objects, "lab/hang/item.json", base)
+        r = live.post("/lab/ogc-api/processes/stac-assets/execution",
+                      json={"inputs": {"scene": {"href": uri}}},
+                      headers={"Prefer": "respond-async"})
+        job_url = r.headers["Location"]
+        status = poll(lambda: live.http.get(job_url).json(),
+                      lambda d: "downloading" in d["message"] or d["status"] in FINISHED)
+        assert status["message"] == "staging in inputs: downloading 1 file(s)", status
+        assert live.http.delete(job_url).json()["status"] == "dismissed"
+        # The run ends (its working files go) long before the 60 s HTTP timeout would.
+        inputs = live.server.services.settings.data_dir / "jobs" / status["jobID"] / "inputs"
+        poll(inputs.exists, lambda exists: not exists, deadline=30)
+        assert live.http.get(job_url).json()["status"] == "dismissed"

@@ -4,13 +4,13 @@ the session's real S3."""
 from __future__ import annotations
 
 import json
-import socket
+import threading
 
 import pystac
 import pytest
 
-from ades.staging.stage_in import StageIn, StageInError, has_remote_inputs
-from tests.stac_data import stac_validate
+from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
+from tests.stac_data import hanging_item, silent_server, stac_validate
 
 
 @pytest.fixture
@@ -128,10 +128,8 @@ def test_an_unreachable_server_is_named(stage_in, tmp_path):
 
 
 def test_a_server_that_never_answers_is_a_timeout(object_store, tmp_path):
-    with socket.socket() as silent:  # listens, so connections succeed; never answers
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        href = f"http://127.0.0.1:{silent.getsockname()[1]}/item.json"
+    with silent_server() as base:
+        href = f"{base}/item.json"
         with pytest.raises(StageInError) as caught:
             StageIn(object_store, timeout=0.5)({"scene": _directory(href)}, tmp_path)
     assert str(caught.value) == f"input 'scene': {href}: timed out after 0.5s"
@@ -149,3 +147,33 @@ def test_a_job_reads_only_its_own_workspace_in_the_results_bucket(stage_in, tmp_
         stage_in({"f": {"class": "File", "location": theirs}}, tmp_path, workspace="ws")
     assert str(caught.value) == (
         f"input 'f': {theirs}: lies outside workspace 'ws' in the results bucket")
+
+
+class _SetOnSecondLook(threading.Event):
+    """A dismiss that lands once the downloads are under way: clear at the first look
+    (the input's plan), set from the second on (the download loop)."""
+
+    def __init__(self):
+        super().__init__()
+        self.looks = 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks > 1
+
+
+def test_a_dismiss_stops_waiting_for_downloads(object_store, tmp_path):
+    with silent_server() as base:
+        uri = hanging_item(object_store, "hang/item.json", base)
+        # A timeout far longer than any test: only the cancel can end this stage-in early.
+        stage_in = StageIn(object_store, timeout=600)
+        with pytest.raises(StageInCancelled, match="dismissed during stage-in"):
+            stage_in({"scene": _directory(uri)}, tmp_path, cancelled=_SetOnSecondLook())
+    with pytest.raises(StageInCancelled):
+        stage_in({"scene": _directory(uri)}, tmp_path, cancelled=_set_event())
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
