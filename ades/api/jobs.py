@@ -23,6 +23,7 @@ from ades.errors import InvalidRequest, NoSuchOutput
 from ades.jobs.service import results_prefix
 from ades.model import Job, Process
 from ades.staging.stac_results import ResultUrls
+from ades.staging.stage_out import DIRECTORY
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
@@ -103,7 +104,8 @@ def get_result(
     path: str | None = None,
 ) -> Response:
     """One output: a STAC catalog output as its catalog (``path`` walks to its items) with
-    downloadable assets; a file as a redirect to its download URL; a literal as itself."""
+    downloadable assets; a plain directory as the list of its files; a file as a redirect to
+    its download URL; a literal as itself."""
     urls = workspace_urls(workspace, root)
     ades = services()
     job = ades.jobs.results(workspace, jobId)
@@ -117,8 +119,10 @@ def get_result(
         return json_response(doc)
     if path:
         raise InvalidRequest(f"output '{outputId}' is not a STAC catalog: it has no 'path'")
+    if isinstance(record, dict) and record.get("type") == DIRECTORY:
+        return json_response(ades.stac_results.directory(record))
     value = ogc_value(outputId, record, _download(urls, job))
-    if isinstance(value, dict) and record.get("type") != "application/x-directory":
+    if isinstance(value, dict):
         return Response(status=303, headers={"Location": value["href"]})
     body, media_type = raw_part(value)
     return Response(body, 200, content_type=media_type)
@@ -160,12 +164,12 @@ def _result_urls(urls: Urls, job: Job) -> ResultUrls:
 
 def _download(urls: Urls, job: Job) -> Download:
     """Result hrefs people can open: a STAC catalog output is linked to its walkable API
-    form, anything else on S3 to a presigned (or public) URL."""
+    form, a plain directory to its listing, a file to a presigned (or public) URL."""
     result_urls = _result_urls(urls, job)
     links = services().links
 
     def href(output_id: str, record: dict[str, Any]) -> str:
-        if record.get("stac"):
+        if record.get("stac") or record.get("type") == DIRECTORY:
             return result_urls.output(output_id)
         return links.href(record["href"])
 

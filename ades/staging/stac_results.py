@@ -2,6 +2,7 @@
 
 - ``output_document``: one STAC document of a catalog output, its links rewritten to walk
   through the API (``…/results/{outputID}?path=…``) and its asset hrefs downloadable;
+- ``directory``: the files of a plain Directory output, downloadable;
 - ``collection``: all of a job's results as one STAC Collection whose assets are every
   result file (href, type, roles, title), with ``expires`` and a ``canonical`` link — the
   shape openEO clients and the APEx dispatcher read.
@@ -85,6 +86,15 @@ class StacResults:
             if target is not None:
                 asset["href"] = self.links.href(self.objects.uri(target))
         return doc
+
+    def directory(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A plain Directory output: its files, each with a downloadable href."""
+        folder = self.links.key_of(record["href"]) or ""
+        files = [
+            {"path": key[len(folder) :], "href": self.links.href(self.objects.uri(key))}
+            for key in self.objects.list_keys(folder)
+        ]
+        return {"type": DIRECTORY, "files": files}
 
     def collection(self, job: Job, prefix: str, urls: ResultUrls) -> dict[str, Any]:
         """All results of ``job`` (stored under ``prefix``) as one STAC Collection."""

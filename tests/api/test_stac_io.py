@@ -135,7 +135,7 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
         collection["links"])
     assets = collection["assets"]
     assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
-                           "listing/assets.txt"}
+                           "listing/assets.txt", "notes/README.txt"}
     band = assets["rasters/scene-B04.tif"]
     assert band["roles"] == ["data"] and "tiff" in band["type"] and band["title"]
     assert _get(band["href"]) == (scene.folder / "scene" / "B04.tif").read_bytes()
@@ -154,11 +154,16 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
     assert _get(ogc["listing"]["href"]).split() == [b"scene/B04", b"scene/B08"]
 
 
-def test_a_file_output_redirects_to_its_download_and_unknown_outputs_are_404(live, selected):
+def test_files_redirect_directories_list_and_unknown_outputs_are_404(live, selected):
     base = f"/lab/ogc-api/jobs/{selected['jobID']}/results"
     r = live.get(f"{base}/listing", allow_redirects=False)
     assert r.status_code == 303
     assert _get(r.headers["Location"]).split() == [b"scene/B04", b"scene/B08"]
+    notes = live.get(f"{base}/notes").json()
+    assert [f["path"] for f in notes["files"]] == ["README.txt"]
+    assert _get(notes["files"][0]["href"]) == b"2 assets copied\n"
+    ogc = live.get(base).json()
+    assert ogc["notes"] == {"href": live.url(f"{base}/notes"), "type": "application/x-directory"}
     missing = live.get(f"{base}/nope")
     assert (missing.status_code, missing.json()["type"]) == (404, OGC1 + "no-such-output")
     assert missing.json()["detail"] == f"job '{selected['jobID']}' has no output 'nope'"

@@ -5,7 +5,7 @@ label: Copies the assets of a STAC input
 doc: >-
   Takes a STAC reference (staged in by the server as a local catalog), lists the assets of
   its items and copies each asset file into an output directory without a catalog.json, so
-  the server has to describe the rasters in it by itself.
+  the server has to describe the rasters in it by itself; also writes a plain directory.
 requirements:
   InitialWorkDirRequirement:
     listing:
@@ -27,6 +27,8 @@ requirements:
                   shutil.copy(source, out / (item.id + "-" + source.name))
                   names.append(item.id + "/" + key)
           Path("assets.txt").write_text("\n".join(sorted(names)) + "\n")
+          Path("notes").mkdir()
+          Path("notes", "README.txt").write_text(str(len(names)) + " assets copied\n")
 baseCommand: [python3, copy_assets.py]
 inputs:
   scene:
@@ -41,3 +43,7 @@ outputs:
   listing:
     type: File
     outputBinding: {glob: assets.txt}
+  notes:
+    type: Directory
+    doc: A plain directory (no rasters, no catalog).
+    outputBinding: {glob: notes}
