@@ -85,6 +85,7 @@ class JobRun:
             self.store.update(
                 job.id,
                 only_in=[JobStatus.RUNNING],
+                progress=90 + 9 * (index - 1) // total,
                 message=f"staging out results: output '{output_id}' ({index} of {total})",
             )
 
