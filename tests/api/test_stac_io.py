@@ -214,3 +214,14 @@ def test_dismissing_a_job_while_it_stages_in_stops_the_downloads(live):
         inputs = live.server.services.settings.data_dir / "jobs" / status["jobID"] / "inputs"
         poll(inputs.exists, lambda exists: not exists, deadline=30)
         assert live.http.get(job_url).json()["status"] == "dismissed"
+
+
+def test_a_literal_output_is_served_as_itself(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"stringInput": "plain words", "mixedInput": 7}})
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    base = f"/demo/wps3/jobs/{done['jobID']}/results"
+    text = live.get(f"{base}/echoOutput")
+    assert (text.status_code, text.text) == (200, "plain words")
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert live.get(f"{base}/mixedOutput").json() == 7
