@@ -65,6 +65,7 @@ class Server:
 
 
 def create_app(settings: Settings) -> Server:
+    DownloadLinks.check(settings.s3_public_url, settings.presign_expires)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 

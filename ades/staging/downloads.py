@@ -11,13 +11,26 @@ from urllib.parse import quote
 from ades.model import utcnow
 from ades.objectstore.store import ObjectStore
 
+# The longest an S3 (SigV4) presigned URL may live.
+MAX_EXPIRES = 7 * 24 * 3600
+
 
 class DownloadLinks:
-    def __init__(self, objects: ObjectStore, public_url: str = "", expires: int = 7 * 24 * 3600):
+    def __init__(self, objects: ObjectStore, public_url: str = "", expires: int = MAX_EXPIRES):
+        self.check(public_url, expires)
         self.objects = objects
         self.public_url = public_url.rstrip("/")
         self.expires = expires
         self._root = f"s3://{objects.bucket}/"
+
+    @staticmethod
+    def check(public_url: str, expires: int) -> None:
+        """Refuse a presign lifetime S3 would refuse, before anything starts."""
+        if not public_url and not 0 < expires <= MAX_EXPIRES:
+            raise ValueError(
+                f"ADES_PRESIGN_EXPIRES={expires}: presigned URLs live 1 to {MAX_EXPIRES} "
+                "seconds (7 days); set ADES_S3_PUBLIC_URL for links that never expire"
+            )
 
     def key_of(self, href: str) -> str | None:
         """The key of ``href`` in the results bucket, or None if it lies elsewhere."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 import requests
 
+from ades.app import create_app
+from ades.settings import Settings
 from ades.staging.downloads import DownloadLinks
 
 
@@ -33,3 +36,17 @@ def test_public_urls_and_foreign_hrefs(object_store):
     assert links.href("https://elsewhere.example/x.tif") == "https://elsewhere.example/x.tif"
     assert links.href("s3://another-bucket/x.tif") == "s3://another-bucket/x.tif"
     assert links.key_of(uri) == "ws/jobs/j/out/a b.tif"
+
+
+@pytest.mark.parametrize("expires", [0, 7 * 24 * 3600 + 1])
+def test_a_presign_lifetime_s3_would_refuse_is_refused_at_start(object_store, expires):
+    with pytest.raises(ValueError, match=f"ADES_PRESIGN_EXPIRES={expires}: presigned URLs live"):
+        DownloadLinks(object_store, expires=expires)
+    DownloadLinks(object_store, public_url="https://data.example.org", expires=expires)
+
+
+def test_the_server_refuses_such_a_setting_before_starting_anything(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", presign_expires=10**7)
+    with pytest.raises(ValueError, match="ADES_PRESIGN_EXPIRES=10000000"):
+        create_app(settings)
+    assert not (tmp_path / "data").exists()
