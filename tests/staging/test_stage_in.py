@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pystac
 import pytest
@@ -177,3 +178,50 @@ def _set_event() -> threading.Event:
     event = threading.Event()
     event.set()
     return event
+
+
+class _PairsOnly(BaseHTTPRequestHandler):
+    """Answers only when two requests are in flight together (a barrier of two), and counts
+    the most ever in flight: a sequential stage-in breaks the barrier, an unbounded one
+    raises the peak."""
+
+    barrier = threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
+    active = 0
+    peak = 0
+
+    def do_GET(self) -> None:  # noqa: N802
+        cls = type(self)
+        with cls.lock:
+            cls.active += 1
+            cls.peak = max(cls.peak, cls.active)
+        try:
+            cls.barrier.wait()
+            status = 200
+        except threading.BrokenBarrierError:
+            status = 500
+        with cls.lock:
+            cls.active -= 1
+        body = self.path.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_downloads_run_in_parallel_and_no_more_than_the_bound(object_store, tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _PairsOnly)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        files = [{"class": "File", "location": f"{base}/f{i}.bin"} for i in range(6)]
+        order = StageIn(object_store, concurrency=2, timeout=60)({"many": files}, tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert [open(f["path"], "rb").read() for f in order["many"]] == [
+        f"/f{i}.bin".encode() for i in range(6)]
+    assert _PairsOnly.peak == 2
