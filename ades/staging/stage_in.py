@@ -167,7 +167,7 @@ class StageIn:
         if job.downloads:
             if on_progress:
                 on_progress(f"staging in inputs: downloading {len(job.downloads)} file(s)")
-            job.download_all()
+            job.download_all(on_progress)
         return local
 
 
@@ -272,9 +272,10 @@ class _JobStageIn:
             f"ItemCollection, got {'type ' + repr(kind) if kind else 'no type'})"
         )
 
-    def download_all(self) -> None:
+    def download_all(self, on_progress: Callable[[str], None] | None = None) -> None:
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="stage-in")
         abandon = False
+        total = len(self.downloads)
         try:
             futures = {
                 pool.submit(self.fetcher.download, d.href, d.path): d for d in self.downloads
@@ -292,6 +293,9 @@ class _JobStageIn:
                             raise StageInError(f"input '{where}': {err}") from None
                         href = futures[future].href
                         raise StageInError(f"input '{where}': {href}: {err}") from err
+                if done and on_progress:
+                    finished = total - len(pending)
+                    on_progress(f"staging in inputs: {finished} of {total} file(s) downloaded")
                 self.check_cancelled()
         except StageInCancelled:
             abandon = True

@@ -218,10 +218,15 @@ def test_downloads_run_in_parallel_and_no_more_than_the_bound(object_store, tmp_
     try:
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
         files = [{"class": "File", "location": f"{base}/f{i}.bin"} for i in range(6)]
-        order = StageIn(object_store, concurrency=2, timeout=60)({"many": files}, tmp_path)
+        said: list[str] = []
+        order = StageIn(object_store, concurrency=2, timeout=60)(
+            {"many": files}, tmp_path, on_progress=said.append)
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert [open(f["path"], "rb").read() for f in order["many"]] == [
         f"/f{i}.bin".encode() for i in range(6)]
     assert _PairsOnly.peak == 2
+    # The job's message follows the downloads.
+    assert said[0] == "staging in inputs: downloading 6 file(s)"
+    assert said[-1] == "staging in inputs: 6 of 6 file(s) downloaded"
