@@ -16,6 +16,7 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +26,7 @@ from ades.errors import InvalidRequest, NoSuchOutput
 from ades.model import Job
 from ades.objectstore.store import ObjectStore
 from ades.staging.downloads import DownloadLinks
-from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO
+from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO, media_type
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -91,7 +92,11 @@ class StacResults:
         """A plain Directory output: its files, each with a downloadable href."""
         folder = self.links.key_of(record["href"]) or ""
         files = [
-            {"path": key[len(folder) :], "href": self.links.href(self.objects.uri(key))}
+            {
+                "path": key[len(folder) :],
+                "href": self.links.href(self.objects.uri(key)),
+                "type": media_type(Path(key)),
+            }
             for key in self.objects.list_keys(folder)
         ]
         return {"type": DIRECTORY, "files": files}
@@ -122,7 +127,8 @@ class StacResults:
             elif record.get("type") == DIRECTORY:
                 folder = self.links.key_of(record["href"]) or ""
                 for key in self.objects.list_keys(folder):
-                    self._add(assets, prefix, self.objects.uri(key), None, ["data"], None)
+                    file_type = media_type(Path(key))
+                    self._add(assets, prefix, self.objects.uri(key), file_type, ["data"], None)
             elif "href" in record:
                 self._add(assets, prefix, record["href"], record.get("type"), ["data"], None)
         if not times:

@@ -86,8 +86,8 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
         return [_stage(v, store, f"{key}/{i}", name, when) for i, v in enumerate(value)]
     if isinstance(value, dict) and value.get("class") == "File":
         path = _local_path(value)
-        media_type = _media_type(path)
-        return {"href": store.put_file(path, f"{key}/{path.name}", media_type), "type": media_type}
+        file_type = media_type(path)
+        return {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
     if isinstance(value, dict) and value.get("class") == "Directory":
         folder = _local_path(value)
         if (folder / CATALOG).is_file() or _describe_rasters(folder, name, when):
@@ -107,7 +107,8 @@ def _local_path(value: dict[str, Any]) -> Path:
     return path
 
 
-def _media_type(path: Path) -> str:
+def media_type(path: Path) -> str:
+    """The media type a result file is stored and listed with, from its name."""
     if path.suffix.lower() in (".tif", ".tiff"):
         return "image/tiff; application=geotiff"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -117,7 +118,7 @@ def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = froz
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path not in skip:
             rel = path.relative_to(folder).as_posix()
-            store.put_file(path, f"{key}/{rel}", _media_type(path))
+            store.put_file(path, f"{key}/{rel}", media_type(path))
 
 
 def _describe_rasters(folder: Path, name: str, when: datetime) -> bool:

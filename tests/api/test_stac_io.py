@@ -160,7 +160,7 @@ def test_files_redirect_directories_list_and_unknown_outputs_are_404(live, selec
     assert r.status_code == 303
     assert _get(r.headers["Location"]).split() == [b"scene/B04", b"scene/B08"]
     notes = live.get(f"{base}/notes").json()
-    assert [f["path"] for f in notes["files"]] == ["README.txt"]
+    assert [(f["path"], f["type"]) for f in notes["files"]] == [("README.txt", "text/plain")]
     assert _get(notes["files"][0]["href"]) == b"2 assets copied\n"
     ogc = live.get(base).json()
     assert ogc["notes"] == {"href": live.url(f"{base}/notes"), "type": "application/x-directory"}
