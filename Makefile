@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/job_overhead.py
+	$(BIN)/python bench/stage_in.py
 
 clean:
 	rm -rf $(VENV) .ades

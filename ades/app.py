@@ -28,6 +28,9 @@ from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
 from ades.settings import Settings
+from ades.staging.downloads import DownloadLinks
+from ades.staging.stac_results import StacResults
+from ades.staging.stage_in import StageIn
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class Server:
 def create_app(settings: Settings) -> Server:
     # First, so that a wrong engine stops the start before anything is started.
     runner = CwltoolRunner(settings.container_engine)
+    DownloadLinks.check(settings.s3_public_url, settings.presign_expires)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 
@@ -106,11 +110,13 @@ def create_app(settings: Settings) -> Server:
         container_engine=settings.container_engine,
     )
     store = JobStore(engine)
-    run = JobRun(store, processes, runner, objects, settings.data_dir / "jobs")
+    stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
+    run = JobRun(store, processes, runner, objects, settings.data_dir / "jobs", stage_in)
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
     jobs = JobService(store, processes, executor, objects)
-    services = Services(settings, processes, jobs, objects)
+    links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
+    services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)

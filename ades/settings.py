@@ -29,6 +29,13 @@ class Settings:
     # What runs a package's DockerRequirement: none, docker, podman or singularity. With
     # "none", a package that *requires* a container is refused at deploy.
     container_engine: str = "none"
+    # Stage-in: downloads of one job running at once, and seconds an HTTP read may stall.
+    stage_in_concurrency: int = 8
+    stage_in_timeout: float = 60.0
+    # Result links: presigned URLs valid this many seconds (7 days, the S3 maximum), or,
+    # when a public base URL of the bucket is set, <s3_public_url>/<key> that never expire.
+    presign_expires: int = 7 * 24 * 3600
+    s3_public_url: str = ""
 
     @property
     def database(self) -> str:

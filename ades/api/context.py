@@ -15,6 +15,8 @@ from ades.jobs.service import JobService
 from ades.objectstore.store import ObjectStore
 from ades.packages.registry import ProcessRegistry
 from ades.settings import Settings
+from ades.staging.downloads import DownloadLinks
+from ades.staging.stac_results import StacResults
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Services:
     processes: ProcessRegistry
     jobs: JobService
     objects: ObjectStore
+    links: DownloadLinks
+    stac_results: StacResults
 
 
 def services() -> Services:
@@ -46,5 +50,10 @@ def page_links(url: str, offset: int, limit: int, total: int) -> dict[str, str]:
     return links
 
 
-def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(doc), status, headers=headers, mimetype="application/json")
+def json_response(
+    doc: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    mimetype: str = "application/json",
+) -> Response:
+    return Response(json.dumps(doc), status, headers=headers, mimetype=mimetype)

@@ -7,9 +7,23 @@ from typing import Any
 from flask import Response, request
 
 from ades.api.context import json_response, page_links, services, workspace_urls
-from ades.api.views import Urls, job_list, ogc_results, raw_results, status_info, wps3_results
-from ades.errors import InvalidRequest
+from ades.api.views import (
+    GEOJSON,
+    Download,
+    Urls,
+    job_list,
+    ogc_results,
+    ogc_value,
+    raw_part,
+    raw_results,
+    status_info,
+    wps3_results,
+)
+from ades.errors import InvalidRequest, NoSuchOutput
+from ades.jobs.service import results_prefix
 from ades.model import Job, Process
+from ades.staging.stac_results import ResultUrls
+from ades.staging.stage_out import DIRECTORY
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
@@ -69,9 +83,49 @@ def dismiss_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N80
 
 
 def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
+    """The results document; with ``Accept: application/geo+json``, the STAC Collection of
+    every result asset (openEO's content negotiation)."""
     urls = workspace_urls(workspace, root)
-    job = services().jobs.results(workspace, jobId)
-    return json_response(wps3_results(job) if urls.flavour == "wps3" else ogc_results(job))
+    ades = services()
+    job = ades.jobs.results(workspace, jobId)
+    if request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON:
+        doc = ades.stac_results.collection(job, results_prefix(job), _result_urls(urls, job))
+        return json_response(doc, mimetype=GEOJSON)
+    if urls.flavour == "wps3":
+        return json_response(wps3_results(job))
+    return json_response(ogc_results(job, _download(urls, job)))
+
+
+def get_result(
+    workspace: str,
+    root: str,
+    jobId: str,  # noqa: N803
+    outputId: str,  # noqa: N803
+    path: str | None = None,
+) -> Response:
+    """One output: a STAC catalog output as its catalog (``path`` walks to its items) with
+    downloadable assets; a plain directory as the list of its files; a file as a redirect to
+    its download URL; a literal as itself."""
+    urls = workspace_urls(workspace, root)
+    ades = services()
+    job = ades.jobs.results(workspace, jobId)
+    record = job.results.get(outputId)
+    if record is None or record == {"value": None}:
+        raise NoSuchOutput(outputId, job.id)
+    if isinstance(record, dict) and record.get("stac"):
+        doc = ades.stac_results.output_document(
+            job, outputId, record, path, _result_urls(urls, job)
+        )
+        return json_response(doc)
+    if path:
+        raise InvalidRequest(f"output '{outputId}' is not a STAC catalog: it has no 'path'")
+    if isinstance(record, dict) and record.get("type") == DIRECTORY:
+        return json_response(ades.stac_results.directory(record))
+    value = ogc_value(outputId, record, _download(urls, job))
+    if isinstance(value, dict):
+        return Response(status=303, headers={"Location": value["href"]})
+    body, media_type = raw_part(value)
+    return Response(body, 200, content_type=media_type)
 
 
 def _execution_mode(process: Process, request_doc: dict[str, Any]) -> tuple[bool, float | None]:
@@ -99,6 +153,24 @@ def _sync_results(workspace: str, job: Job, urls: Urls, request_doc: dict[str, A
         return json_response(wps3_results(job))
     # OGC API - Processes 1.0: `raw` unless the request asks for the results document.
     if request_doc.get("response") == "document":
-        return json_response(ogc_results(job))
-    body, media_type = raw_results(job)
+        return json_response(ogc_results(job, _download(urls, job)))
+    body, media_type = raw_results(job, _download(urls, job))
     return Response(body, 200, content_type=media_type)
+
+
+def _result_urls(urls: Urls, job: Job) -> ResultUrls:
+    return ResultUrls(urls("jobs", job.id, "results"))
+
+
+def _download(urls: Urls, job: Job) -> Download:
+    """Result hrefs people can open: a STAC catalog output is linked to its walkable API
+    form, a plain directory to its listing, a file to a presigned (or public) URL."""
+    result_urls = _result_urls(urls, job)
+    links = services().links
+
+    def href(output_id: str, record: dict[str, Any]) -> str:
+        if record.get("stac") or record.get("type") == DIRECTORY:
+            return result_urls.output(output_id)
+        return links.href(record["href"])
+
+    return href

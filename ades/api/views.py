@@ -5,6 +5,7 @@ Everything here is pure: URLs come in through a ``Urls`` value."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,15 @@ REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
 REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
+GEOJSON = "application/geo+json"
+
+# How a stored result record (of an output id) is shown to a client: by default its stored
+# href (s3://…); the API passes one that gives URLs people can open.
+Download = Callable[[str, dict[str, Any]], str]
+
+
+def stored_href(_output_id: str, record: dict[str, Any]) -> str:
+    return record["href"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,14 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
         link(urls.job(job.id), "status", status_title),
     ]
     if job.status is JobStatus.SUCCESSFUL:
+        results = urls("jobs", job.id, "results")
         results_title = "Result location" if urls.flavour == "wps3" else "Job results"
-        doc["links"].append(link(urls("jobs", job.id, "results"), REL_RESULTS, results_title))
+        doc["links"].append(link(results, REL_RESULTS, results_title))
+        doc["links"].append(link(results, REL_RESULTS, "Job results as a STAC Collection", GEOJSON))
+        for oid, value in job.results.items():
+            if isinstance(value, dict) and value.get("stac"):
+                title = f"STAC catalog of output '{oid}'"
+                doc["links"].append(link(urls("jobs", job.id, "results", oid), "related", title))
     return doc
 
 
@@ -151,15 +167,15 @@ def requested_results(job: Job) -> dict[str, Any]:
     }
 
 
-def ogc_results(job: Job) -> dict[str, Any]:
+def ogc_results(job: Job, href: Download = stored_href) -> dict[str, Any]:
     """The OGC API - Processes 1.0 results document: output id → inline value or link."""
-    return {oid: _ogc_value(value) for oid, value in requested_results(job).items()}
+    return {oid: ogc_value(oid, value, href) for oid, value in requested_results(job).items()}
 
 
-def raw_results(job: Job) -> tuple[bytes, str]:
+def raw_results(job: Job, href: Download = stored_href) -> tuple[bytes, str]:
     """The 1.0 ``response: raw`` body and its media type: one output as itself, several as
     the parts of a ``multipart/related`` body, one part per output."""
-    parts = {oid: _raw_part(value) for oid, value in ogc_results(job).items()}
+    parts = {oid: raw_part(value) for oid, value in ogc_results(job, href).items()}
     if not parts:
         return b"", "text/plain"
     if len(parts) == 1:
@@ -174,17 +190,18 @@ def raw_results(job: Job) -> tuple[bytes, str]:
     return body, f'multipart/related; boundary="{boundary}"'
 
 
-def _raw_part(value: Any) -> tuple[bytes, str]:
+def raw_part(value: Any) -> tuple[bytes, str]:
     if isinstance(value, str):
         return value.encode(), "text/plain; charset=utf-8"
     return json.dumps(value).encode(), JSON
 
 
-def _ogc_value(value: Any) -> Any:
+def ogc_value(output_id: str, value: Any, href: Download = stored_href) -> Any:
+    """One output as the results document shows it: its inline value or a link."""
     if isinstance(value, list):
-        return [_ogc_value(v) for v in value]
+        return [ogc_value(output_id, v, href) for v in value]
     if "href" in value:
-        return {"href": value["href"], "type": value.get("type", JSON)}
+        return {"href": href(output_id, value), "type": value.get("type", JSON)}
     return value["value"]
 
 

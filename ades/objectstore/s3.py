@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from ades.objectstore.store import ObjectStore
 
-_MISSING = {"404", "NoSuchKey", "NotFound"}
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
 
 class S3ObjectStore(ObjectStore):
@@ -76,17 +76,17 @@ class S3ObjectStore(ObjectStore):
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         return self.uri(key)
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, bucket: str | None = None) -> bytes:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=bucket or self.bucket, Key=key)["Body"].read()
         except ClientError as err:
             if err.response["Error"]["Code"] in _MISSING:
                 raise KeyError(key) from err
             raise
 
-    def download_file(self, key: str, path: Path) -> None:
+    def download_file(self, key: str, path: Path, bucket: str | None = None) -> None:
         try:
-            self.client.download_file(self.bucket, key, str(path), Config=self.transfer)
+            self.client.download_file(bucket or self.bucket, key, str(path), Config=self.transfer)
         except ClientError as err:
             if err.response["Error"]["Code"] in _MISSING:
                 raise KeyError(key) from err

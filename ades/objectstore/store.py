@@ -1,5 +1,6 @@
 """The ObjectStore port: the few object operations staging and job cleanup need.
-Keys are paths inside the one configured bucket; ``uri(key)`` gives ``s3://bucket/key``."""
+Keys are paths inside the one configured bucket; ``uri(key)`` gives ``s3://bucket/key``.
+Reads also take another ``bucket`` of the same endpoint: stage-in fetches inputs from it."""
 
 from __future__ import annotations
 
@@ -22,16 +23,21 @@ class ObjectStore(ABC):
         """Store ``data`` under ``key``; return its s3:// URI."""
 
     @abstractmethod
-    def get_bytes(self, key: str) -> bytes:
-        """Read a whole object. Raises ``KeyError`` when it does not exist."""
+    def get_bytes(self, key: str, bucket: str | None = None) -> bytes:
+        """Read a whole object. Raises ``KeyError`` when it (or its bucket) does not exist."""
 
     @abstractmethod
-    def download_file(self, key: str, path: Path) -> None:
-        """Download an object to a local file. Raises ``KeyError`` when it does not exist."""
+    def download_file(self, key: str, path: Path, bucket: str | None = None) -> None:
+        """Download an object to a local file (managed, parallel transfer). Raises
+        ``KeyError`` when it (or its bucket) does not exist."""
 
     @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
         """All keys under ``prefix``, sorted."""
+
+    @abstractmethod
+    def presign(self, key: str, expires: int) -> str:
+        """An HTTP(S) URL anyone can GET the object with for ``expires`` seconds."""
 
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:

@@ -16,6 +16,9 @@ from ades.model import Parameter, Process
 # Where a File or Directory may come from. Not file://: a client must not make the server
 # read its own disk.
 REFERENCE_SCHEMES = ("http", "https", "s3")
+# A Directory reference to STAC may name the assets to stage in: {"href": ..., "assets": [...]}.
+# The list rides along in the CWL Directory object until stage-in replaces it.
+ASSETS = "assets"
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -146,7 +149,26 @@ def _plain(parameter: Parameter, value: Any) -> Any:
             f"has a reference '{href}' with an unsupported scheme '{scheme}' "
             f"(use {', '.join(REFERENCE_SCHEMES)})",
         )
+    if ASSETS in value:
+        _check_asset_selection(parameter, value[ASSETS])
     return dict(value)
+
+
+def _check_asset_selection(parameter: Parameter, assets: Any) -> None:
+    if parameter.kind != "Directory":
+        raise InvalidInput(
+            parameter.id,
+            "'assets' selects assets of a STAC reference: only a Directory takes it",
+        )
+    if (
+        not isinstance(assets, list)
+        or not assets
+        or not all(isinstance(a, str) and a for a in assets)
+    ):
+        raise InvalidInput(
+            parameter.id,
+            f"'assets' must be a non-empty list of asset keys, not {_describe(assets)}",
+        )
 
 
 def _properties(parameter: Parameter) -> Mapping[str, Any]:
@@ -200,7 +222,10 @@ def _to_cwl(parameter: Parameter, value: Any, *, many: bool) -> Any:
     if many:
         return [_to_cwl(parameter, item, many=False) for item in value]
     if parameter.kind in ("File", "Directory") and isinstance(value, Mapping):
-        return {"class": parameter.kind, "location": value["href"]}
+        cwl = {"class": parameter.kind, "location": value["href"]}
+        if ASSETS in value:
+            cwl[ASSETS] = list(value[ASSETS])
+        return cwl
     if isinstance(value, float) and value.is_integer() and _wants_integer(parameter.schema):
         # JSON has one number type; cwltool's int check rejects 3.0.
         return int(value)

@@ -75,8 +75,15 @@ def reference_schema(kind: str) -> dict[str, Any]:
         "properties": dict(REFERENCE_PROPERTIES),
     }
     if kind == "Directory":
-        # A directory travels as a STAC catalog: the href points at its catalog.json.
+        # A directory travels as a STAC catalog: the href points at its catalog.json (or an
+        # Item, or a Collection); stage-in fetches it with the assets named here (all if none).
         schema["contentMediaType"] = "application/json"
+        schema["properties"]["assets"] = {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "description": "keys of the STAC assets to stage in (default: all)",
+        }
     return schema
 
 

@@ -5,6 +5,9 @@ Each output becomes a small record kept with the job:
 - a File: uploaded, ``{"href": "s3://…", "type": media type}``;
 - a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
   hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
+- a Directory without ``catalog.json`` but with rasters: each raster described by a STAC
+  Item made from the raster itself (rio-stac: footprint, bbox, projection, bands; datetime
+  from its TIFF tag or else the job), gathered in a catalog, then uploaded as above;
 - any other Directory: uploaded as it is, with type ``application/x-directory``;
 - an array: a list of the above.
 """
@@ -13,18 +16,23 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pystac
+import rasterio
 from pystac.stac_io import DefaultStacIO
+from rio_stac import create_stac_item
 
 from ades.objectstore.store import ObjectStore
 
 JSON = "application/json"
 DIRECTORY = "application/x-directory"
 CATALOG = "catalog.json"
+RASTERS = (".tif", ".tiff", ".jp2")
 
 
 class StageOutError(RuntimeError):
@@ -54,24 +62,35 @@ class ObjectStoreStacIO(DefaultStacIO):
         super().write_text(dest, txt, *args, **kwargs)
 
 
-def stage_out(outputs: dict[str, Any], store: ObjectStore, prefix: str) -> dict[str, Any]:
-    """Upload every output of a run under ``prefix/<output id>/``; return the result records."""
-    return {
-        output_id: _stage(value, store, f"{prefix}/{output_id}")
-        for output_id, value in outputs.items()
-    }
+def stage_out(
+    outputs: dict[str, Any],
+    store: ObjectStore,
+    prefix: str,
+    when: datetime | None = None,
+    on_output: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Upload every output of a run under ``prefix/<output id>/``; return the result records.
+    ``when`` dates STAC Items made from rasters that carry no date of their own;
+    ``on_output(id, n, total)`` is told before each output is uploaded."""
+    when = when or pystac.utils.now_in_utc()
+    results = {}
+    for index, (output_id, value) in enumerate(outputs.items(), start=1):
+        if on_output and value is not None:
+            on_output(output_id, index, len(outputs))
+        results[output_id] = _stage(value, store, f"{prefix}/{output_id}", output_id, when)
+    return results
 
 
-def _stage(value: Any, store: ObjectStore, key: str) -> Any:
+def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) -> Any:
     if isinstance(value, list):
-        return [_stage(v, store, f"{key}/{i}") for i, v in enumerate(value)]
+        return [_stage(v, store, f"{key}/{i}", name, when) for i, v in enumerate(value)]
     if isinstance(value, dict) and value.get("class") == "File":
         path = _local_path(value)
-        media_type = _media_type(path)
-        return {"href": store.put_file(path, f"{key}/{path.name}", media_type), "type": media_type}
+        file_type = media_type(path)
+        return {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
     if isinstance(value, dict) and value.get("class") == "Directory":
         folder = _local_path(value)
-        if (folder / CATALOG).is_file():
+        if (folder / CATALOG).is_file() or _describe_rasters(folder, name, when):
             return {"href": _put_catalog(folder, store, key), "type": JSON, "stac": True}
         _put_tree(folder, store, key)
         return {"href": store.uri(key + "/"), "type": DIRECTORY}
@@ -88,7 +107,8 @@ def _local_path(value: dict[str, Any]) -> Path:
     return path
 
 
-def _media_type(path: Path) -> str:
+def media_type(path: Path) -> str:
+    """The media type a result file is stored and listed with, from its name."""
     if path.suffix.lower() in (".tif", ".tiff"):
         return "image/tiff; application=geotiff"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -98,7 +118,48 @@ def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = froz
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path not in skip:
             rel = path.relative_to(folder).as_posix()
-            store.put_file(path, f"{key}/{rel}", _media_type(path))
+            store.put_file(path, f"{key}/{rel}", media_type(path))
+
+
+def _describe_rasters(folder: Path, name: str, when: datetime) -> bool:
+    """Write a ``catalog.json`` with one Item per raster file of ``folder``; False (and
+    nothing written) when it holds no raster."""
+    rasters = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RASTERS)
+    if not rasters:
+        return False
+    catalog = pystac.Catalog(
+        id=name, description=f"Rasters of output '{name}', described by the ADES"
+    )
+    ids: set[str] = set()
+    for path in rasters:
+        rel = path.relative_to(folder)
+        item_id = rel.with_suffix("").as_posix().replace("/", "-")
+        while item_id in ids:
+            item_id += "_"
+        ids.add(item_id)
+        try:
+            with rasterio.open(path) as src:
+                dated = bool(src.tags().get("TIFFTAG_DATETIME"))
+                item = create_stac_item(
+                    src,
+                    input_datetime=None if dated else when,
+                    id=item_id,
+                    asset_name="data",
+                    asset_roles=["data"],
+                    asset_href=str(path.resolve()),
+                    with_proj=True,
+                    with_raster=True,
+                )
+        except Exception as err:
+            raise StageOutError(
+                f"{rel} of output '{name}' is not a readable raster: {err}"
+            ) from err
+        item.properties.setdefault("title", rel.as_posix())
+        catalog.add_item(item)
+    catalog.normalize_hrefs(str(folder.resolve()))
+    catalog.make_all_asset_hrefs_relative()
+    catalog.save(pystac.CatalogType.SELF_CONTAINED)
+    return True
 
 
 def _put_catalog(folder: Path, store: ObjectStore, key: str) -> str:

@@ -66,7 +66,9 @@ def test_graph_package_runs_with_every_input_given_results_on_s3(live, snuggs):
     assert status["status"] == "successful", status["message"]
     out = results(live, status)
     assert out["lines"] == [">>ab!", ">>cd!"]
-    href = out["gathered"]["href"]
+    assert out["gathered"]["href"].startswith(live.base)  # a link people can open
+    # Where it lies on S3: the job's record keeps the s3:// URI.
+    href = live.server.services.jobs.get("lab", status["jobID"]).results["gathered"]["href"]
     objects = live.server.services.objects
     prefix = href.removeprefix(f"s3://{objects.bucket}/").rstrip("/")
     lines_key = next(k for k in objects.list_keys(prefix) if k.endswith("lines.txt"))

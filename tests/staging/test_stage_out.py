@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pystac
 import pytest
 
 from ades.staging.stage_out import StageOutError, stage_out
-
-STAC_VALIDATE = Path(__file__).resolve().parents[3] / "shared" / "tools" / "stac_validate.py"
+from tests.stac_data import STAC_VALIDATE, download, stac_validate, write_band
 
 
 def _file(path: Path) -> dict:
@@ -114,3 +115,41 @@ def test_a_missing_asset_is_named(object_store, tmp_path):
     (folder / "scene" / "data.tif").unlink()
     with pytest.raises(StageOutError, match="asset scene/data.tif"):
         stage_out({"cat": _dir(folder)}, object_store, "ws/jobs/j6")
+
+
+def test_rasters_without_a_catalog_get_one_made_from_the_rasters(object_store, tmp_path):
+    folder = tmp_path / "rasters"
+    (folder / "sub").mkdir(parents=True)
+    write_band(folder / "ndvi.tif", np.full((8, 8), 5))
+    write_band(folder / "sub" / "utm.tif", np.full((8, 8), 7), crs="EPSG:32631")
+    (folder / "notes.txt").write_text("kept beside the catalog")
+    when = datetime(2024, 7, 1, 12, tzinfo=UTC)
+    calls = []
+    results = stage_out({"out": _dir(folder)}, object_store, "ws/jobs/j7", when=when,
+                        on_output=lambda *a: calls.append(a))
+    assert calls == [("out", 1, 1)]
+    prefix = "ws/jobs/j7/out/"
+    assert results["out"] == {"href": f"s3://{object_store.bucket}/{prefix}catalog.json",
+                              "type": "application/json", "stac": True}
+
+    down = download(object_store, prefix, tmp_path / "down")
+    stac_validate(down / "catalog.json")
+    assert (down / "notes.txt").read_text() == "kept beside the catalog"
+    items = {i.id: i for i in pystac.Catalog.from_file(str(down / "catalog.json")).get_items()}
+    assert set(items) == {"ndvi", "sub-utm"}
+    utm = items["sub-utm"]
+    assert utm.datetime == when
+    assert utm.properties.get("proj:code", utm.properties.get("proj:epsg")) in ("EPSG:32631", 32631)
+    west, south, east, north = utm.bbox
+    assert 2.99 < west < east < 3.02 and 51.0 < south < north < 51.2  # UTM 31N → lon/lat
+    assert utm.assets["data"].href == f"s3://{object_store.bucket}/{prefix}sub/utm.tif"
+    assert "data" in utm.assets["data"].roles
+    assert object_store.get_bytes(f"{prefix}sub/utm.tif") == (folder / "sub/utm.tif").read_bytes()
+
+
+def test_an_unreadable_raster_is_named(object_store, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "broken.tif").write_bytes(b"not a tiff")
+    with pytest.raises(StageOutError, match="broken.tif of output 'out' is not a readable raster"):
+        stage_out({"out": _dir(folder)}, object_store, "ws/jobs/j8")

@@ -1,0 +1,219 @@
+"""A job's results read back from the object store as STAC people can open:
+
+- ``output_document``: one STAC document of a catalog output, its links rewritten to walk
+  through the API (``…/results/{outputID}?path=…``) and its asset hrefs downloadable;
+- ``directory``: the files of a plain Directory output, downloadable;
+- ``collection``: all of a job's results as one STAC Collection whose assets are every
+  result file (href, type, roles, title), with ``expires`` and a ``canonical`` link — the
+  shape openEO clients and the APEx dispatcher read.
+
+Framework-free: API URLs come in through ``ResultUrls``."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pystac
+
+from ades.errors import InvalidRequest, NoSuchOutput
+from ades.model import Job
+from ades.objectstore.store import ObjectStore
+from ades.staging.downloads import DownloadLinks
+from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO, media_type
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+WORLD = [-180.0, -90.0, 180.0, 90.0]
+
+
+@dataclass(frozen=True)
+class ResultUrls:
+    """The API URL of a job's results, e.g. http://host/demo/ogc-api/jobs/<id>/results."""
+
+    results: str
+
+    def output(self, output_id: str, path: str | None = None) -> str:
+        url = f"{self.results}/{quote(output_id)}"
+        if path and path != CATALOG:
+            url += f"?path={quote(path)}"
+        return url
+
+
+class StacResults:
+    def __init__(self, objects: ObjectStore, links: DownloadLinks):
+        self.objects = objects
+        self.links = links
+
+    def output_document(
+        self, job: Job, output_id: str, record: dict[str, Any], path: str | None, urls: ResultUrls
+    ) -> dict[str, Any]:
+        """The STAC document at ``path`` (default: the root catalog) of a catalog output."""
+        catalog_key = self.links.key_of(record["href"])
+        if catalog_key is None:
+            raise NoSuchOutput(output_id, job.id)
+        base = posixpath.dirname(catalog_key)
+        rel = posixpath.normpath(path or CATALOG)
+        if rel.startswith("../") or rel == ".." or rel.startswith("/"):
+            raise InvalidRequest(f"path '{path}' lies outside output '{output_id}'")
+        key = f"{base}/{rel}"
+        try:
+            doc = json.loads(self.objects.get_bytes(key))
+        except KeyError:
+            raise NoSuchOutput(f"{output_id}/{rel}", job.id) from None
+
+        def api(target: str) -> str | None:
+            if target == base or not target.startswith(base + "/"):
+                return None
+            return urls.output(output_id, target[len(base) + 1 :])
+
+        links = [link for link in doc.get("links", []) if link.get("rel") != "self"]
+        for link in links:
+            target = self._key(link.get("href", ""), key)
+            if target is not None:
+                link["href"] = api(target) or self.links.href(self.objects.uri(target))
+        doc["links"] = [
+            {"rel": "self", "href": urls.output(output_id, rel), "type": JSON},
+            *links,
+        ]
+        for asset in (doc.get("assets") or {}).values():
+            target = self._key(asset.get("href", ""), key)
+            if target is not None:
+                asset["href"] = self.links.href(self.objects.uri(target))
+        return doc
+
+    def directory(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A plain Directory output: its files, each with a downloadable href."""
+        folder = self.links.key_of(record["href"]) or ""
+        files = [
+            {
+                "path": key[len(folder) :],
+                "href": self.links.href(self.objects.uri(key)),
+                "type": media_type(Path(key)),
+            }
+            for key in self.objects.list_keys(folder)
+        ]
+        return {"type": DIRECTORY, "files": files}
+
+    def collection(self, job: Job, prefix: str, urls: ResultUrls) -> dict[str, Any]:
+        """All results of ``job`` (stored under ``prefix``) as one STAC Collection."""
+        assets: dict[str, dict[str, Any]] = {}
+        children: list[dict[str, Any]] = []
+        bboxes: list[list[float]] = []
+        times: list[datetime] = []
+        for output_id, record in _records(job.results):
+            if record.get("stac"):
+                children.append(
+                    {
+                        "rel": "child",
+                        "href": urls.output(output_id),
+                        "type": JSON,
+                        "title": f"STAC catalog of output '{output_id}'",
+                    }
+                )
+                for item in self._items(record["href"]):
+                    bboxes.extend([item.bbox] if item.bbox else [])
+                    times.extend(_times(item))
+                    for asset in item.assets.values():
+                        href = asset.get_absolute_href() or asset.href
+                        roles = asset.roles or ["data"]
+                        self._add(assets, prefix, href, asset.media_type, roles, asset.title)
+            elif record.get("type") == DIRECTORY:
+                folder = self.links.key_of(record["href"]) or ""
+                for key in self.objects.list_keys(folder):
+                    file_type = media_type(Path(key))
+                    self._add(assets, prefix, self.objects.uri(key), file_type, ["data"], None)
+            elif "href" in record:
+                self._add(assets, prefix, record["href"], record.get("type"), ["data"], None)
+        if not times:
+            times = [t for t in (job.started, job.finished) if t]
+        doc: dict[str, Any] = {
+            "type": "Collection",
+            "stac_version": "1.0.0",
+            "stac_extensions": [],
+            "id": job.id,
+            "title": f"Results of job {job.id}",
+            "description": f"Results of process '{job.process_id}' in workspace "
+            f"'{job.workspace}', job {job.id}",
+            "license": "proprietary",
+            "extent": {
+                "spatial": {"bbox": [_union(bboxes)]},
+                "temporal": {"interval": [[_iso(min(times)), _iso(max(times))]]},
+            },
+            "assets": assets,
+            "links": [
+                {"rel": "self", "href": urls.results, "type": GEOJSON},
+                # The stable address to share: each GET signs the asset URLs anew.
+                {"rel": "canonical", "href": urls.results, "type": GEOJSON},
+                *children,
+            ],
+        }
+        expires = self.links.expires_at()
+        if expires is not None:
+            doc["expires"] = _iso(expires)
+        return doc
+
+    def _items(self, catalog_href: str) -> Iterator[pystac.Item]:
+        catalog = pystac.Catalog.from_file(catalog_href, stac_io=ObjectStoreStacIO(self.objects))
+        yield from catalog.get_items(recursive=True)
+
+    def _add(
+        self,
+        assets: dict[str, dict[str, Any]],
+        prefix: str,
+        href: str,
+        media_type: str | None,
+        roles: list[str],
+        title: str | None,
+    ) -> None:
+        key = self.links.key_of(href)
+        name = key[len(prefix) + 1 :] if key and key.startswith(prefix + "/") else href
+        asset: dict[str, Any] = {"href": self.links.href(href)}
+        if media_type:
+            asset["type"] = media_type
+        asset["roles"] = roles
+        asset["title"] = title or posixpath.basename(name)
+        assets[name] = asset
+
+    def _key(self, href: str, doc_key: str) -> str | None:
+        """The key in the results bucket an href of the document at ``doc_key`` points to;
+        None for an href elsewhere (another host, another bucket)."""
+        if "://" in href:
+            return self.links.key_of(href)
+        if not href:
+            return None
+        return posixpath.normpath(posixpath.join(posixpath.dirname(doc_key), href))
+
+
+def _records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for output_id, value in results.items():
+        for record in value if isinstance(value, list) else [value]:
+            if isinstance(record, dict):
+                yield output_id, record
+
+
+def _times(item: pystac.Item) -> list[datetime]:
+    common = item.common_metadata
+    return [t for t in (item.datetime, common.start_datetime, common.end_datetime) if t]
+
+
+def _union(bboxes: list[list[float]]) -> list[float]:
+    if not bboxes:
+        return WORLD
+    flat = [b if len(b) == 4 else [b[0], b[1], b[3], b[4]] for b in bboxes]
+    return [
+        min(b[0] for b in flat),
+        min(b[1] for b in flat),
+        max(b[2] for b in flat),
+        max(b[3] for b in flat),
+    ]
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,367 @@
+"""Stage-in: before the application runs, fetch the remote File and Directory inputs of a
+CWL job order to local disk and hand cwltool local paths instead.
+
+- A File ``{"class": "File", "location": "https://…" | "s3://…"}`` is downloaded.
+- A Directory with such a location is a STAC reference (an Item, a Catalog, a Collection or
+  an ItemCollection): its Items are read with pystac and written as a self-contained local
+  catalog, ``catalog.json`` + ``<item>/<item>.json`` + the item's assets downloaded beside
+  it with relative hrefs. ``"assets": [...]`` on the Directory names the assets to fetch.
+
+Downloads of one job run in parallel on a bounded pool: https through one requests Session,
+s3:// through the ObjectStore. Any failure is a ``StageInError`` naming the input, the
+reference and the reason, raised before the application starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pystac
+import requests
+from pystac.stac_io import DefaultStacIO
+from pystac.utils import make_absolute_href
+
+from ades.objectstore.store import ObjectStore
+from ades.packages.inputs import ASSETS
+
+REMOTE_SCHEMES = ("http", "https", "s3")
+CATALOG = "catalog.json"
+_CHUNK = 1 << 20
+# Seconds between looks at the cancel flag while downloads run.
+_CANCEL_CHECK = 0.2
+
+
+class StageInError(RuntimeError):
+    pass
+
+
+class StageInCancelled(StageInError):
+    pass
+
+
+class Fetcher:
+    """Reads and downloads http(s):// and s3:// references; every failure becomes a
+    ``StageInError`` saying which reference and why."""
+
+    def __init__(self, objects: ObjectStore, timeout: float = 60.0, pool_size: int = 8):
+        self.objects = objects
+        self.timeout = timeout
+        self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool_size)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        self.workspace: str | None = None
+
+    def scoped(self, workspace: str | None) -> Fetcher:
+        """This fetcher (same HTTP session) for a job of ``workspace``: in the server's own
+        results bucket it may only read that workspace's objects."""
+        scoped = copy.copy(self)
+        scoped.workspace = workspace
+        return scoped
+
+    def _s3(self, href: str) -> tuple[str, str]:
+        bucket, key = _s3_parts(href)
+        own = bucket == self.objects.bucket
+        if own and self.workspace is not None and not key.startswith(self.workspace + "/"):
+            raise StageInError(
+                f"{href}: lies outside workspace '{self.workspace}' in the results bucket"
+            )
+        return bucket, key
+
+    def read_bytes(self, href: str) -> bytes:
+        if href.startswith("s3://"):
+            bucket, key = self._s3(href)
+            try:
+                return self.objects.get_bytes(key, bucket=bucket)
+            except KeyError:
+                raise StageInError(f"{href}: no such object") from None
+            except Exception as err:
+                raise StageInError(f"{href}: {err}") from err
+        with self._get(href) as response:
+            return response.content
+
+    def download(self, href: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if href.startswith("s3://"):
+            bucket, key = self._s3(href)
+            try:
+                self.objects.download_file(key, path, bucket=bucket)
+            except KeyError:
+                raise StageInError(f"{href}: no such object") from None
+            except Exception as err:
+                raise StageInError(f"{href}: {err}") from err
+            return
+        with self._get(href, stream=True) as response, open(path, "wb") as out:
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    out.write(chunk)
+            except requests.RequestException as err:
+                raise StageInError(f"{href}: download broke off: {err}") from err
+
+    def _get(self, href: str, stream: bool = False) -> requests.Response:
+        try:
+            response = self.http.get(href, timeout=self.timeout, stream=stream)
+        except requests.Timeout:
+            raise StageInError(f"{href}: timed out after {self.timeout:g}s") from None
+        except requests.RequestException as err:
+            raise StageInError(f"{href}: cannot connect: {_short(err)}") from None
+        if response.status_code != 200:
+            response.close()
+            raise StageInError(f"{href}: HTTP {response.status_code} {response.reason}")
+        return response
+
+
+class FetcherStacIO(DefaultStacIO):
+    """pystac reads remote STAC documents through the Fetcher; local files as usual."""
+
+    def __init__(self, fetcher: Fetcher):
+        super().__init__()
+        self.fetcher = fetcher
+
+    def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
+        href = str(source)
+        if urlparse(href).scheme in REMOTE_SCHEMES:
+            return self.fetcher.read_bytes(href).decode()
+        return super().read_text(source, *args, **kwargs)
+
+
+@dataclass
+class _Download:
+    href: str
+    path: Path
+    input_id: str
+
+
+class StageIn:
+    """Stages the remote inputs of job orders in, ``concurrency`` downloads at a time."""
+
+    def __init__(self, objects: ObjectStore, concurrency: int = 8, timeout: float = 60.0):
+        self.fetcher = Fetcher(objects, timeout, pool_size=concurrency)
+        self.concurrency = concurrency
+
+    def __call__(
+        self,
+        job_order: dict[str, Any],
+        into: Path,
+        on_progress: Callable[[str], None] | None = None,
+        workspace: str | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """The job order with every remote File and Directory replaced by a local one under
+        ``into``. A job of ``workspace`` reads no other workspace's results. Raises
+        StageInError naming the input at fault, StageInCancelled once ``cancelled`` is set."""
+        job = _JobStageIn(self.fetcher.scoped(workspace), self.concurrency, cancelled)
+        local = {
+            input_id: job.plan(input_id, value, into / _safe(input_id))
+            for input_id, value in job_order.items()
+        }
+        if job.downloads:
+            if on_progress:
+                on_progress(f"staging in inputs: downloading {len(job.downloads)} file(s)")
+            job.download_all(on_progress)
+        return local
+
+
+class _JobStageIn:
+    """The stage-in of one job order: what to download, then the downloads."""
+
+    def __init__(self, fetcher: Fetcher, concurrency: int, cancelled: threading.Event | None):
+        self.fetcher = fetcher
+        self.concurrency = concurrency
+        self.cancelled = cancelled
+        self.downloads: list[_Download] = []
+
+    def plan(self, input_id: str, value: Any, folder: Path) -> Any:
+        """The local replacement of one value; what it needs downloaded goes to
+        ``self.downloads``. STAC documents are read here, assets only listed."""
+        if isinstance(value, list):
+            return [self.plan(input_id, v, folder / str(i)) for i, v in enumerate(value)]
+        self.check_cancelled()
+        if not _remote(value):
+            return value
+        href = value["location"]
+        try:
+            if value["class"] == "File":
+                path = folder / _file_name(href, "input")
+                self.downloads.append(_Download(href, path, input_id))
+                return {"class": "File", "path": str(path)}
+            self._plan_catalog(href, value.get(ASSETS), folder, input_id)
+        except StageInError as err:
+            raise StageInError(f"input '{input_id}': {err}") from None
+        return {"class": "Directory", "path": str(folder)}
+
+    def _plan_catalog(
+        self,
+        href: str,
+        wanted: list[str] | None,
+        folder: Path,
+        input_id: str,
+    ) -> None:
+        items = self._read_items(href)
+        if not items:
+            raise StageInError(f"{href}: the STAC document holds no item")
+        catalog = pystac.Catalog(
+            id=input_id,
+            description=f"Staged in from {href}",
+            catalog_type=pystac.CatalogType.SELF_CONTAINED,
+        )
+        found: set[str] = set()
+        ids: set[str] = set()
+        for item, source in items:
+            local = _local_item(item, source, ids)
+            item_dir = folder / _safe(local.id)
+            names: set[str] = set()
+            for key, asset in list(local.assets.items()):
+                if wanted is not None and key not in wanted:
+                    del local.assets[key]
+                    continue
+                found.add(key)
+                remote = make_absolute_href(asset.href, source, start_is_dir=False)
+                if urlparse(remote).scheme not in REMOTE_SCHEMES:
+                    raise StageInError(
+                        f"asset '{key}' of item '{item.id}' has an href that is not "
+                        f"http(s) or s3: {asset.href}"
+                    )
+                path = item_dir / _unique(_file_name(remote, key), names)
+                self.downloads.append(_Download(remote, path, input_id))
+                asset.href = str(path)
+            catalog.add_item(local)
+        missing = [key for key in wanted or [] if key not in found]
+        if missing:
+            raise StageInError(f"{href}: no item has the asset(s) {', '.join(missing)}")
+        catalog.normalize_hrefs(str(folder), skip_unresolved=True)
+        catalog.make_all_asset_hrefs_relative()
+        folder.mkdir(parents=True, exist_ok=True)
+        catalog.save()
+
+    def _read_items(self, href: str) -> list[tuple[pystac.Item, str]]:
+        """The Items a STAC reference stands for, each with the href its relative asset
+        hrefs resolve against."""
+        raw = self.fetcher.read_bytes(href)
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise StageInError(f"{href}: not a STAC document (not JSON)") from None
+        kind = doc.get("type") if isinstance(doc, dict) else None
+        io = FetcherStacIO(self.fetcher)
+        try:
+            if kind == "Feature" and "stac_version" in doc:
+                item = pystac.Item.from_dict(doc, href=href, migrate=True, preserve_dict=False)
+                return [(item, href)]
+            if kind == "FeatureCollection":
+                features = doc.get("features") or []
+                return [(pystac.Item.from_dict(f, href=href, migrate=True), href) for f in features]
+            if kind in ("Catalog", "Collection"):
+                root = pystac.read_dict(doc, href=href, stac_io=io)
+                return [(i, i.get_self_href() or href) for i in root.get_items(recursive=True)]
+        except StageInError:
+            raise
+        except Exception as err:
+            raise StageInError(f"{href}: not a valid STAC document: {_short(err)}") from None
+        raise StageInError(
+            f"{href}: not a STAC document (expected an Item, Catalog, Collection or "
+            f"ItemCollection, got {'type ' + repr(kind) if kind else 'no type'})"
+        )
+
+    def download_all(self, on_progress: Callable[[str], None] | None = None) -> None:
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="stage-in")
+        abandon = False
+        total = len(self.downloads)
+        try:
+            futures = {
+                pool.submit(self.fetcher.download, d.href, d.path): d for d in self.downloads
+            }
+            pending: set[Future[None]] = set(futures)
+            while pending:
+                # Wake up now and then to notice a dismiss; a download itself cannot be
+                # interrupted, so a cancelled job leaves its in-flight ones behind.
+                done, pending = wait(pending, _CANCEL_CHECK, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    err = future.exception()
+                    if err is not None:
+                        where = futures[future].input_id
+                        if isinstance(err, StageInError):
+                            raise StageInError(f"input '{where}': {err}") from None
+                        href = futures[future].href
+                        raise StageInError(f"input '{where}': {href}: {err}") from err
+                if done and on_progress:
+                    finished = total - len(pending)
+                    on_progress(f"staging in inputs: {finished} of {total} file(s) downloaded")
+                self.check_cancelled()
+        except StageInCancelled:
+            abandon = True
+            raise
+        finally:
+            pool.shutdown(wait=not abandon, cancel_futures=True)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise StageInCancelled("the job was dismissed during stage-in")
+
+
+def has_remote_inputs(job_order: dict[str, Any]) -> bool:
+    def remote(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(remote(v) for v in value)
+        return _remote(value)
+
+    return any(remote(v) for v in job_order.values())
+
+
+def _remote(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("class") in ("File", "Directory")
+        and urlparse(str(value.get("location", ""))).scheme in REMOTE_SCHEMES
+    )
+
+
+def _local_item(item: pystac.Item, source: str, ids: set[str]) -> pystac.Item:
+    """A copy of ``item`` for the local catalog: its own links dropped (they point into the
+    remote tree), a ``via`` link back to where it came from, and a unique id."""
+    local = item.clone()
+    local.clear_links()
+    local.collection_id = None
+    local.id = _unique(item.id, ids)
+    local.add_link(pystac.Link("via", item.get_self_href() or source, "application/geo+json"))
+    return local
+
+
+def _s3_parts(href: str) -> tuple[str, str]:
+    parsed = urlparse(href)
+    return parsed.netloc, unquote(parsed.path.lstrip("/"))
+
+
+def _file_name(href: str, fallback: str) -> str:
+    name = PurePosixPath(unquote(urlparse(href).path)).name
+    return _safe(name) if name else _safe(fallback)
+
+
+def _safe(name: str) -> str:
+    """A name usable as one path segment."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "_"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        stem, dot, suffix = name.partition(".")
+        candidate = f"{stem}-{n}{dot}{suffix}"
+    taken.add(candidate)
+    return candidate
+
+
+def _short(err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

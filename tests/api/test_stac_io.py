@@ -1,0 +1,227 @@
+"""STAC in, STAC out, through HTTP: the lab's stac-assets process gets the generated scene
+as a STAC reference (https or s3), the server stages it in, runs real cwltool, describes the
+raster-only output itself, and serves the results as STAC whose hrefs download with plain
+HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pystac
+import pytest
+import requests
+
+from tests.api.conftest import Live, poll
+from tests.stac_data import download, hanging_item, silent_server, stac_validate
+
+FINISHED = ("successful", "failed", "dismissed")
+OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+
+
+def _run(live: Live, inputs: dict, statuses=("successful",)) -> dict:
+    r = live.post("/lab/ogc-api/processes/stac-assets/execution", json={"inputs": inputs},
+                  headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"}, deadline=180)
+    assert done["status"] in statuses, done
+    return done
+
+
+@pytest.fixture(scope="module")
+def selected(live, scene) -> dict:
+    """A job over the scene's catalog by https, with two of its three assets selected."""
+    return _run(live, {"scene": {"href": f"{scene.http}/catalog.json",
+                                 "assets": ["B04", "B08"]}})
+
+
+def _get(url: str) -> bytes:
+    """Plain HTTP, no credentials: what a browser or curl does."""
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    return r.content
+
+
+def test_stage_in_by_https_with_asset_selection(live, selected):
+    results = live.get(f"/lab/ogc-api/jobs/{selected['jobID']}/results").json()
+    listing = _get(results["listing"]["href"]).decode()
+    assert listing.split() == ["scene/B04", "scene/B08"]
+
+
+def test_stage_in_by_s3_from_a_plain_string_url(live, scene):
+    done = _run(live, {"scene": f"{scene.s3}/scene/scene.json"})
+    results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
+    assert _get(results["listing"]["href"]).decode().split() == [
+        "scene/B04", "scene/B08", "scene/thumbnail"]
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [("missing/catalog.json", "HTTP 404 File not found"),
+     ("not-stac.json", "not a STAC document")],
+)
+def test_a_broken_reference_fails_the_job_before_the_run(live, scene, document, reason):
+    href = f"{scene.http}/{document}"
+    done = _run(live, {"scene": {"href": href}}, statuses=("failed",))
+    assert done["message"].startswith(f"stage-in failed: input 'scene': {href}: {reason}")
+    r = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results")
+    assert (r.status_code, r.json()["type"]) == (500, OGC1 + "job-failed")
+    assert href in r.json()["detail"]
+    # Nothing ran: cwltool never wrote a log for this job.
+    jobs_dir = live.server.services.settings.data_dir / "jobs" / done["jobID"]
+    assert not (jobs_dir / "cwltool.log").exists()
+
+
+def test_asset_selection_is_checked_when_the_job_is_submitted(live, scene):
+    r = live.post("/lab/ogc-api/processes/stac-assets/execution",
+                  json={"inputs": {"scene": {"href": f"{scene.http}/catalog.json",
+                                             "assets": "B04"}}})
+    assert r.status_code == 400
+    assert r.json()["detail"] == (
+        "input 'scene': 'assets' must be a non-empty list of asset keys, not 'B04'")
+
+
+def test_raster_only_output_arrives_as_a_valid_stac_catalog(live, selected, tmp_path):
+    objects = live.server.services.objects
+    prefix = f"lab/jobs/{selected['jobID']}/rasters/"
+    down = download(objects, prefix, tmp_path)
+    stac_validate(down / "catalog.json")
+    items = list(pystac.Catalog.from_file(str(down / "catalog.json")).get_items())
+    assert sorted(i.id for i in items) == ["scene-B04", "scene-B08"]
+    for item in items:
+        assert item.bbox and item.geometry and "proj:shape" in item.properties
+        assert item.assets["data"].href.startswith(f"s3://{objects.bucket}/{prefix}")
+
+
+def test_status_links_to_the_catalog_and_the_stac_results(live, selected):
+    status = live.get(f"/lab/ogc-api/jobs/{selected['jobID']}").json()
+    results = f"{live.base}/lab/ogc-api/jobs/{selected['jobID']}/results"
+    links = {(link["href"], link["type"]): link for link in status["links"]}
+    assert (results, "application/geo+json") in links
+    assert links[(f"{results}/rasters", "application/json")]["title"] == (
+        "STAC catalog of output 'rasters'")
+
+
+def test_one_stac_output_walks_through_the_api_to_downloadable_assets(live, selected, scene):
+    url = f"{live.base}/lab/ogc-api/jobs/{selected['jobID']}/results/rasters"
+    catalog = live.http.get(url).json()
+    assert catalog["type"] == "Catalog"
+    self_link = next(link for link in catalog["links"] if link["rel"] == "self")
+    assert self_link["href"] == url
+    item_urls = sorted(link["href"] for link in catalog["links"] if link["rel"] == "item")
+    assert item_urls == [f"{url}?path=scene-B04/scene-B04.json",
+                         f"{url}?path=scene-B08/scene-B08.json"]
+    item = live.http.get(item_urls[0]).json()
+    assert item["type"] == "Feature"
+    parent = next(link for link in item["links"] if link["rel"] == "parent")
+    assert parent["href"] == url
+    data = _get(item["assets"]["data"]["href"])
+    assert data == (scene.folder / "scene" / "B04.tif").read_bytes()
+
+    # pystac walks it like any STAC API: every hop an HTTP GET on this server.
+    walked = pystac.Catalog.from_file(url)
+    assert sorted(i.id for i in walked.get_items()) == ["scene-B04", "scene-B08"]
+
+
+def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path):
+    job_id = selected["jobID"]
+    url = f"{live.base}/lab/ogc-api/jobs/{job_id}/results"
+    r = live.http.get(url, headers={"Accept": "application/geo+json"})
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/geo+json"
+    collection = r.json()
+    assert (collection["type"], collection["id"]) == ("Collection", job_id)
+    assert "expires" in collection
+    assert {"rel": "canonical", "href": url, "type": "application/geo+json"} in (
+        collection["links"])
+    assets = collection["assets"]
+    assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
+                           "listing/assets.txt", "notes/README.txt"}
+    band = assets["rasters/scene-B04.tif"]
+    assert band["roles"] == ["data"] and "tiff" in band["type"] and band["title"]
+    assert _get(band["href"]) == (scene.folder / "scene" / "B04.tif").read_bytes()
+    west, south, east, north = collection["extent"]["spatial"]["bbox"][0]
+    assert (round(west, 2), round(south, 2), round(east, 2), round(north, 2)) == (
+        3.5, 51.0, 3.6, 51.1)
+    # The validator follows links only on disk: check the Collection itself here (its
+    # child catalog is checked where it lies on S3, above).
+    alone = {**collection, "links": [x for x in collection["links"] if x["rel"] != "child"]}
+    (tmp_path / "collection.json").write_text(json.dumps(alone))
+    assert "1 valid" in stac_validate(tmp_path / "collection.json")
+
+    # The default Accept keeps the OGC results document; its hrefs open too.
+    ogc = live.http.get(url).json()
+    assert ogc["rasters"] == {"href": f"{url}/rasters", "type": "application/json"}
+    assert _get(ogc["listing"]["href"]).split() == [b"scene/B04", b"scene/B08"]
+
+
+def test_files_redirect_directories_list_and_unknown_outputs_are_404(live, selected):
+    base = f"/lab/ogc-api/jobs/{selected['jobID']}/results"
+    r = live.get(f"{base}/listing", allow_redirects=False)
+    assert r.status_code == 303
+    assert _get(r.headers["Location"]).split() == [b"scene/B04", b"scene/B08"]
+    notes = live.get(f"{base}/notes").json()
+    assert [(f["path"], f["type"]) for f in notes["files"]] == [("README.txt", "text/plain")]
+    assert _get(notes["files"][0]["href"]) == b"2 assets copied\n"
+    ogc = live.get(base).json()
+    assert ogc["notes"] == {"href": live.url(f"{base}/notes"), "type": "application/x-directory"}
+    missing = live.get(f"{base}/nope")
+    assert (missing.status_code, missing.json()["type"]) == (404, OGC1 + "no-such-output")
+    assert missing.json()["detail"] == f"job '{selected['jobID']}' has no output 'nope'"
+    outside = live.get(f"{base}/rasters", params={"path": "../listing/assets.txt"})
+    assert outside.status_code == 400
+    assert "lies outside output 'rasters'" in outside.json()["detail"]
+
+
+
+@pytest.mark.parametrize("how", ["api", "s3"])
+def test_a_result_catalog_is_the_stac_input_of_the_next_job(live, selected, how):
+    """Chaining: the raster catalog one job made is staged into the next, by its API URL
+    (walked over HTTP, assets by their presigned URLs) or by its s3:// URI."""
+    job_id = selected["jobID"]
+    if how == "api":
+        href = live.url(f"/lab/ogc-api/jobs/{job_id}/results/rasters")
+    else:
+        href = f"s3://{live.server.services.objects.bucket}/lab/jobs/{job_id}/rasters/catalog.json"
+    done = _run(live, {"scene": href})
+    results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
+    assert _get(results["listing"]["href"]).split() == [b"scene-B04/data", b"scene-B08/data"]
+
+
+def test_another_workspaces_results_cannot_be_staged_in(live, selected):
+    bucket = live.server.services.objects.bucket
+    href = f"s3://{bucket}/lab/jobs/{selected['jobID']}/rasters/catalog.json"
+    r = live.post("/demo/ogc-api/processes/ndvi/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"red": {"href": href}, "nir": {"href": href}}})
+    assert r.status_code == 201, r.text
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "failed"
+    assert "lies outside workspace 'demo' in the results bucket" in done["message"]
+
+
+def test_dismissing_a_job_while_it_stages_in_stops_the_downloads(live):
+    objects = live.server.services.objects
+    with silent_server() as base:
+        uri = hanging_item(objects, "lab/hang/item.json", base)
+        r = live.post("/lab/ogc-api/processes/stac-assets/execution",
+                      json={"inputs": {"scene": {"href": uri}}},
+                      headers={"Prefer": "respond-async"})
+        job_url = r.headers["Location"]
+        status = poll(lambda: live.http.get(job_url).json(),
+                      lambda d: "downloading" in d["message"] or d["status"] in FINISHED)
+        assert status["message"] == "staging in inputs: downloading 1 file(s)", status
+        assert live.http.delete(job_url).json()["status"] == "dismissed"
+        # The run ends (its working files go) long before the 60 s HTTP timeout would.
+        inputs = live.server.services.settings.data_dir / "jobs" / status["jobID"] / "inputs"
+        poll(inputs.exists, lambda exists: not exists, deadline=30)
+        assert live.http.get(job_url).json()["status"] == "dismissed"
+
+
+def test_a_literal_output_is_served_as_itself(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"stringInput": "plain words", "mixedInput": 7}})
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    base = f"/demo/wps3/jobs/{done['jobID']}/results"
+    text = live.get(f"{base}/echoOutput")
+    assert (text.status_code, text.text) == (200, "plain words")
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert live.get(f"{base}/mixedOutput").json() == 7

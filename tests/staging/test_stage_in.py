@@ -1,0 +1,232 @@
+"""Stage-in of remote File and Directory inputs from the generated scene, over real HTTP and
+the session's real S3."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pystac
+import pytest
+
+from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
+from tests.stac_data import hanging_item, silent_server, stac_validate
+
+
+@pytest.fixture
+def stage_in(object_store) -> StageIn:
+    return StageIn(object_store, concurrency=4, timeout=10)
+
+
+def _directory(href: str, assets: list[str] | None = None) -> dict:
+    value = {"class": "Directory", "location": href}
+    if assets:
+        value["assets"] = assets
+    return value
+
+
+def _staged_catalog(value: dict) -> pystac.Catalog:
+    assert value["class"] == "Directory"
+    catalog = pystac.Catalog.from_file(value["path"] + "/catalog.json")
+    stac_validate(catalog.get_self_href())
+    return catalog
+
+
+@pytest.mark.parametrize("where", ["http", "s3"])
+@pytest.mark.parametrize("document", ["catalog.json", "scene/scene.json", "search.json"])
+def test_a_stac_reference_becomes_a_self_contained_local_catalog(
+    stage_in, scene, tmp_path, where, document
+):
+    href = f"{getattr(scene, where)}/{document}"
+    order = stage_in({"scene": _directory(href)}, tmp_path)
+
+    catalog = _staged_catalog(order["scene"])
+    assert catalog.catalog_type == pystac.CatalogType.SELF_CONTAINED
+    (item,) = catalog.get_items(recursive=True)
+    assert item.id == "scene"
+    assert item.datetime.isoformat() == "2024-06-01T10:30:00+00:00"
+    assert set(item.assets) == {"B04", "B08", "thumbnail"}
+    for key, asset in item.assets.items():
+        assert not asset.href.startswith(("http", "s3", "/")), asset.href  # relative
+        local = asset.get_absolute_href()
+        original = scene.folder / "scene" / ("thumb.png" if key == "thumbnail" else key + ".tif")
+        assert open(local, "rb").read() == original.read_bytes()
+    # It says where it came from; nothing points back into the remote tree otherwise.
+    raw = json.loads(open(item.get_self_href()).read())
+    rels = {link["rel"]: link["href"] for link in raw["links"]}
+    assert rels["via"].endswith(("scene/scene.json", "search.json"))
+    assert not {"collection", "self"} & set(rels)
+
+
+def test_asset_selection_downloads_only_the_named_assets(stage_in, scene, tmp_path):
+    order = stage_in({"scene": _directory(f"{scene.http}/catalog.json", ["B08"])}, tmp_path)
+    (item,) = _staged_catalog(order["scene"]).get_items(recursive=True)
+    assert list(item.assets) == ["B08"]
+    files = sorted(p.name for p in (tmp_path / "scene").rglob("*") if p.is_file())
+    assert files == ["B08.tif", "catalog.json", "scene.json"]
+
+
+def test_an_unknown_asset_is_named(stage_in, scene, tmp_path):
+    with pytest.raises(StageInError) as caught:
+        stage_in({"scene": _directory(f"{scene.s3}/catalog.json", ["B04", "B99"])}, tmp_path)
+    assert str(caught.value) == (
+        f"input 'scene': {scene.s3}/catalog.json: no item has the asset(s) B99")
+
+
+@pytest.mark.parametrize("where", ["http", "s3"])
+def test_file_inputs_are_downloaded_arrays_included(stage_in, scene, tmp_path, where):
+    base = getattr(scene, where)
+    order = stage_in({
+        "red": {"class": "File", "location": f"{base}/scene/B04.tif"},
+        "bands": [{"class": "File", "location": f"{base}/scene/{b}.tif"} for b in ("B04", "B08")],
+        "word": "untouched",
+        "url": "https://example.invalid/not/fetched",
+    }, tmp_path)
+    assert open(order["red"]["path"], "rb").read() == (scene.folder / "scene/B04.tif").read_bytes()
+    assert [open(f["path"], "rb").read() for f in order["bands"]] == [
+        (scene.folder / f"scene/{b}.tif").read_bytes() for b in ("B04", "B08")]
+    assert order["word"] == "untouched"
+    assert order["url"] == "https://example.invalid/not/fetched"
+
+
+def test_only_remote_references_need_a_stage_in():
+    assert not has_remote_inputs({"a": "https://x/y", "b": 3, "c": [{"class": "File",
+                                                                     "path": "/tmp/x"}]})
+    assert has_remote_inputs({"c": [{"class": "File", "location": "s3://b/k"}]})
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("missing/item.json", "HTTP 404 File not found"),
+        ("not-stac.json", "not a STAC document (expected an Item, Catalog, Collection or "
+                          "ItemCollection, got no type)"),
+        ("scene/B04.tif", "not a STAC document (not JSON)"),
+    ],
+)
+def test_a_broken_http_reference_is_named_with_its_reason(
+    stage_in, scene, tmp_path, document, reason
+):
+    href = f"{scene.http}/{document}"
+    with pytest.raises(StageInError) as caught:
+        stage_in({"scene": _directory(href)}, tmp_path)
+    assert str(caught.value) == f"input 'scene': {href}: {reason}"
+
+
+def test_a_missing_s3_object_and_a_missing_asset_are_named(stage_in, scene, tmp_path):
+    href = f"{scene.s3}/nothing/here.json"
+    with pytest.raises(StageInError, match=f"input 'scene': {href}: no such object"):
+        stage_in({"scene": _directory(href)}, tmp_path)
+    with pytest.raises(StageInError, match="input 'red': .*/gone.tif: HTTP 404"):
+        stage_in({"red": {"class": "File", "location": f"{scene.http}/gone.tif"}}, tmp_path)
+
+
+def test_an_unreachable_server_is_named(stage_in, tmp_path):
+    href = "http://127.0.0.1:9/item.json"  # the discard port: nothing listens there
+    with pytest.raises(StageInError, match=f"input 'scene': {href}: cannot connect"):
+        stage_in({"scene": _directory(href)}, tmp_path)
+
+
+def test_a_server_that_never_answers_is_a_timeout(object_store, tmp_path):
+    with silent_server() as base:
+        href = f"{base}/item.json"
+        with pytest.raises(StageInError) as caught:
+            StageIn(object_store, timeout=0.5)({"scene": _directory(href)}, tmp_path)
+    assert str(caught.value) == f"input 'scene': {href}: timed out after 0.5s"
+
+
+def test_a_job_reads_only_its_own_workspace_in_the_results_bucket(stage_in, tmp_path):
+    stage_in.fetcher.objects.put_bytes(b"mine", "ws/jobs/a/out/x.txt")
+    stage_in.fetcher.objects.put_bytes(b"theirs", "other/jobs/b/out/x.txt")
+    bucket = stage_in.fetcher.objects.bucket
+    mine = {"class": "File", "location": f"s3://{bucket}/ws/jobs/a/out/x.txt"}
+    order = stage_in({"f": mine}, tmp_path, workspace="ws")
+    assert open(order["f"]["path"], "rb").read() == b"mine"
+    theirs = f"s3://{bucket}/other/jobs/b/out/x.txt"
+    with pytest.raises(StageInError) as caught:
+        stage_in({"f": {"class": "File", "location": theirs}}, tmp_path, workspace="ws")
+    assert str(caught.value) == (
+        f"input 'f': {theirs}: lies outside workspace 'ws' in the results bucket")
+
+
+class _SetOnSecondLook(threading.Event):
+    """A dismiss that lands once the downloads are under way: clear at the first look
+    (the input's plan), set from the second on (the download loop)."""
+
+    def __init__(self):
+        super().__init__()
+        self.looks = 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks > 1
+
+
+def test_a_dismiss_stops_waiting_for_downloads(object_store, tmp_path):
+    with silent_server() as base:
+        uri = hanging_item(object_store, "hang/item.json", base)
+        # A timeout far longer than any test: only the cancel can end this stage-in early.
+        stage_in = StageIn(object_store, timeout=600)
+        with pytest.raises(StageInCancelled, match="dismissed during stage-in"):
+            stage_in({"scene": _directory(uri)}, tmp_path, cancelled=_SetOnSecondLook())
+    with pytest.raises(StageInCancelled):
+        stage_in({"scene": _directory(uri)}, tmp_path, cancelled=_set_event())
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+class _PairsOnly(BaseHTTPRequestHandler):
+    """Answers only when two requests are in flight together (a barrier of two), and counts
+    the most ever in flight: a sequential stage-in breaks the barrier, an unbounded one
+    raises the peak."""
+
+    barrier = threading.Barrier(2, timeout=30)
+    lock = threading.Lock()
+    active = 0
+    peak = 0
+
+    def do_GET(self) -> None:  # noqa: N802
+        cls = type(self)
+        with cls.lock:
+            cls.active += 1
+            cls.peak = max(cls.peak, cls.active)
+        try:
+            cls.barrier.wait()
+            status = 200
+        except threading.BrokenBarrierError:
+            status = 500
+        with cls.lock:
+            cls.active -= 1
+        body = self.path.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_downloads_run_in_parallel_and_no_more_than_the_bound(object_store, tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _PairsOnly)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        files = [{"class": "File", "location": f"{base}/f{i}.bin"} for i in range(6)]
+        said: list[str] = []
+        order = StageIn(object_store, concurrency=2, timeout=60)(
+            {"many": files}, tmp_path, on_progress=said.append)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert [open(f["path"], "rb").read() for f in order["many"]] == [
+        f"/f{i}.bin".encode() for i in range(6)]
+    assert _PairsOnly.peak == 2
+    # The job's message follows the downloads.
+    assert said[0] == "staging in inputs: downloading 6 file(s)"
+    assert said[-1] == "staging in inputs: 6 of 6 file(s) downloaded"
