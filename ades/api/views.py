@@ -58,6 +58,8 @@ class StatusInfoSchema(_Times):
     status = fields.Function(lambda job: job.status.value)
     message = fields.String()
     progress = fields.Integer()
+    title = fields.String(allow_none=True)
+    failure = fields.Dict(allow_none=True)
 
 
 _status_schema = StatusInfoSchema()

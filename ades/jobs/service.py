@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from ades.db.jobs import JobStore
 from ades.errors import JobDismissed, JobFailed, ResultNotReady
 from ades.jobs.executor import Executor
-from ades.model import Job, JobStatus, Process, utcnow
+from ades.model import Job, JobQuery, JobStatus, Process, utcnow
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import check_outputs_request, to_job_order
 
@@ -55,8 +55,10 @@ class JobService:
     def get(self, workspace: str, job_id: str) -> Job:
         return self.store.get(workspace, job_id)
 
-    def list(self, workspace: str, limit: int, offset: int = 0) -> tuple[list[Job], int]:
-        return self.store.list(workspace, limit, offset)
+    def list(
+        self, workspace: str, limit: int, offset: int = 0, query: JobQuery | None = None
+    ) -> tuple[list[Job], int]:
+        return self.store.list(workspace, limit, offset, query)
 
     def wait(self, workspace: str, job_id: str, timeout: float) -> Job:
         """The job once it has ended, or as it is when ``timeout`` seconds have passed."""

@@ -96,3 +96,26 @@ def test_list_pages_newest_first_and_counts(store):
     assert [j.id for j in page] == [jobs[4].id, jobs[3].id]
     page, _ = store.list("ws", limit=2, offset=4)
     assert [j.id for j in page] == [jobs[0].id]
+
+
+def test_list_filters_by_process_status_created_and_duration(store):
+    from datetime import UTC, datetime, timedelta
+
+    from ades.model import JobQuery
+
+    t0 = datetime(2021, 5, 1, tzinfo=UTC)
+    made = []
+    for i in range(6):
+        job = _job(status=JobStatus.SUCCESSFUL if i % 2 else JobStatus.FAILED,
+                   created=t0 + timedelta(hours=i), started=t0 + timedelta(hours=i),
+                   finished=t0 + timedelta(hours=i, seconds=10 * i))
+        job.process_id = "a" if i < 3 else "b"
+        store.add(job)
+        made.append(job)
+    query = JobQuery(process_ids=("b",), statuses=(JobStatus.SUCCESSFUL,))
+    jobs, total = store.list("ws", 10, 0, query)
+    assert total == 2 and [j.id for j in jobs] == [made[5].id, made[3].id]
+    query = JobQuery(created_from=t0 + timedelta(hours=1), created_to=t0 + timedelta(hours=2))
+    assert [j.id for j in store.list("ws", 10, 0, query)[0]] == [made[2].id, made[1].id]
+    query = JobQuery(min_duration=15, max_duration=35)
+    assert {j.id for j in store.list("ws", 10, 0, query)[0]} == {made[2].id, made[3].id}
