@@ -17,6 +17,7 @@ from ades.api import errors as api_errors
 from ades.api.context import Services
 from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
 from ades.db.jobs import JobStore, make_engine
+from ades.db.logs import LogStore
 from ades.errors import AdesError
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
@@ -83,12 +84,16 @@ def create_app(settings: Settings) -> Server:
     objects.ensure_bucket()
 
     processes = ProcessRegistry(settings.workspaces)
-    store = JobStore(make_engine(settings.database))
-    run = JobRun(store, processes, CwltoolRunner(), objects, settings.data_dir / "jobs")
+    engine = make_engine(settings.database)
+    store = JobStore(engine)
+    logs = LogStore(engine)
+    run = JobRun(store, logs, processes, CwltoolRunner(), objects, settings.data_dir / "jobs")
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
-    jobs = JobService(store, processes, executor, objects)
+    jobs = JobService(store, logs, processes, executor, objects)
     services = Services(settings, processes, jobs, objects)
+    # Jobs a previous server left queued run now; ones it left running end failed.
+    jobs.recover()
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)

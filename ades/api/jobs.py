@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
@@ -112,13 +113,19 @@ def _instant(part: str, text: str) -> dt.datetime | None:
 
 
 def get_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
-    urls = workspace_urls(workspace, root)
-    return json_response(status_info(services().jobs.get(workspace, jobId), urls))
+    return status_after(workspace, root, jobId, services().jobs.get)
 
 
 def dismiss_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
+    return status_after(workspace, root, jobId, services().jobs.dismiss)
+
+
+def status_after(
+    workspace: str, root: str, job_id: str, act: Callable[[str, str], Job]
+) -> Response:
+    """The status document of the job ``act(workspace, job_id)`` returns."""
     urls = workspace_urls(workspace, root)
-    return json_response(status_info(services().jobs.dismiss(workspace, jobId), urls))
+    return json_response(status_info(act(workspace, job_id), urls))
 
 
 def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803

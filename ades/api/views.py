@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from ades.model import Job, JobStatus, Parameter, Process
+from ades.model import Job, JobStatus, LogEntry, Parameter, Process
 
 REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
 REL_PROCESSES = "http://www.opengis.net/def/rel/ogc/1.0/processes"
@@ -85,6 +85,37 @@ def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> d
     ]
     # The OGC name first; EOEPCA clients read numberTotal.
     doc["numberMatched" if urls.flavour == "ogc-api" else "numberTotal"] = total
+    return doc
+
+
+def job_definition(job: Job, urls: Urls) -> dict[str, Any]:
+    """What the job was created (or last changed) with, as a Part 4 job definition."""
+    doc: dict[str, Any] = {"process": urls.process(job.process_id)}
+    if job.title is not None:
+        doc["title"] = job.title
+    for member in ("inputs", "outputs", "response", "subscriber"):
+        if job.request.get(member) is not None:
+            doc[member] = job.request[member]
+    doc.setdefault("inputs", {})
+    return doc
+
+
+def log_entries(entries: list[LogEntry], next_href: str | None) -> dict[str, Any]:
+    """The openEO LogEntries document."""
+    doc: dict[str, Any] = {
+        "logs": [
+            {
+                "id": str(entry.id),
+                "level": entry.level.label,
+                "message": entry.message,
+                "time": entry.time.isoformat().replace("+00:00", "Z"),
+            }
+            for entry in entries
+        ],
+        "links": [],
+    }
+    if next_href:
+        doc["links"].append(link(next_href, "next", "Later log entries"))
     return doc
 
 

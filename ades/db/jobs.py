@@ -216,7 +216,7 @@ def _row(job: Job) -> dict[str, Any]:
     }
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     # SQLite hands datetimes back without their zone; everything we store is UTC.
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -231,10 +231,10 @@ def _job(row: RowMapping) -> Job:
         status=JobStatus(row["status"]),
         message=row["message"],
         progress=row["progress"],
-        created=_aware(row["created"]),
-        started=_aware(row["started"]),
-        finished=_aware(row["finished"]),
-        updated=_aware(row["updated"]),
+        created=aware(row["created"]),
+        started=aware(row["started"]),
+        finished=aware(row["finished"]),
+        updated=aware(row["updated"]),
         request=row["request"] or {},
         results=row["results"] or {},
         title=row["title"],

@@ -149,6 +149,10 @@ class CwltoolRunner(CwlRunner):
                 return RunOutcome(ok=True, outputs=outputs)
         return cwl_log.failure(returncode)
 
+    def forget_cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._early_cancels.pop(job_id, None)
+
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             run = self._runs.get(job_id)

@@ -20,6 +20,7 @@ class LocalExecutor(Executor):
         self._active: set[str] = set()
 
     def submit(self, job_id: str, done: Callable[[str], None]) -> None:
+        self.run.runner.forget_cancel(job_id)
         self._active.add(job_id)
         self.pool.submit(self._run, job_id, done)
 
