@@ -26,6 +26,9 @@ class Settings:
     max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Seconds a synchronous execution may wait for its job before answering 201 instead.
     sync_timeout: float = 60.0
+    # Subscriber callbacks: tries per delivery, and the first wait between them (it doubles).
+    callback_attempts: int = 5
+    callback_backoff: float = 0.5
 
     @property
     def database(self) -> str:

@@ -18,7 +18,7 @@ CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-processes-4/1.0/conf/job-mana
 
 def create(workspace: str, root: str, body: Any = None) -> Response:
     urls = workspace_urls(workspace, root)
-    job = services().jobs.create(workspace, _object(body, "job definition"))
+    job = services().jobs.create(workspace, _object(body, "job definition"), links_root=urls())
     return json_response(status_info(job, urls), 201, {"Location": urls.job(job.id)})
 
 

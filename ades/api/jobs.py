@@ -16,6 +16,7 @@ from ades.model import Job, JobQuery, JobStatus, Process
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",
 ]
 
 
@@ -27,7 +28,7 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     ades = services()
     process = ades.processes.get(workspace, processId)
     asynchronous, wait = _execution_mode(process, request_doc)
-    job = ades.jobs.submit(workspace, process.id, request_doc)
+    job = ades.jobs.submit(workspace, process.id, request_doc, links_root=urls())
     applied = []
     if asynchronous:
         applied.append("respond-async")

@@ -78,6 +78,17 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
     return doc
 
 
+def callback_document(job: Job) -> dict[str, Any]:
+    """What a job's subscriber is sent: its status document, linking to the API root the
+    job was submitted under, with its results when it succeeded."""
+    base = job.request.get("links_root") or ""
+    urls = Urls(base, "wps3" if base.endswith("/wps3") else "ogc-api")
+    doc = status_info(job, urls)
+    if job.status is JobStatus.SUCCESSFUL:
+        doc["results"] = wps3_results(job) if urls.flavour == "wps3" else ogc_results(job)
+    return doc
+
+
 def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> dict[str, Any]:
     doc: dict[str, Any] = {"jobs": [status_info(j, urls) for j in jobs]}
     doc["links"] = [link(page["self"], "self")] + [

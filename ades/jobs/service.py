@@ -4,8 +4,10 @@ object store through their ports."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ades.db.jobs import JobStore
@@ -39,6 +41,7 @@ from ades.packages.inputs import check_outputs_request, to_job_order
 _REQUEST_MEMBERS = frozenset({"inputs", "outputs", "response", "subscriber"})
 # Statuses in which a job's definition may change.
 _IDLE = frozenset(JobStatus) - ACTIVE
+_SUBSCRIBER_URIS = frozenset({"successUri", "inProgressUri", "failedUri"})
 # How many past jobs an estimate learns from.
 _HISTORY = 20
 
@@ -56,11 +59,25 @@ def _checked(process: Process, request: dict[str, Any]) -> dict[str, Any]:
     against the process (raises InvalidInput / InvalidRequest naming what is wrong)."""
     job_order = to_job_order(process, request.get("inputs") or {})
     check_outputs_request(process, request)
+    subscriber = request.get("subscriber") or {}
+    if not isinstance(subscriber, dict):
+        raise InvalidRequest("'subscriber' must be an object of URLs")
+    for name, uri in subscriber.items():
+        if name not in _SUBSCRIBER_URIS or not isinstance(uri, str) or not uri.startswith(
+            ("http://", "https://")
+        ):
+            raise InvalidRequest(
+                f"subscriber '{name}': expected one of {', '.join(sorted(_SUBSCRIBER_URIS))} "
+                f"with an http(s) URL, got {uri!r}"
+            )
     return {**request, "job_order": job_order}
 
 
 def _no_estimate(job: Job) -> Estimate:
     raise NoEstimate(job.id, job.process_id, job.workspace)
+
+
+log = logging.getLogger(__name__)
 
 
 class Processes(Protocol):
@@ -81,30 +98,36 @@ class JobService:
         processes: Processes,
         executor: Executor,
         objects: ObjectStore,
+        on_change: Callable[[str], None] | None = None,
     ):
         self.store = store
+        # Told the job id whenever a job ends (callbacks listen here).
+        self.on_change = on_change
         self.log_store = logs
         self.processes = processes
         self.executor = executor
         self.objects = objects
         self._ended = threading.Condition()
 
-    def submit(self, workspace: str, process_id: str, request: dict[str, Any]) -> Job:
+    def submit(
+        self, workspace: str, process_id: str, request: dict[str, Any], links_root: str = ""
+    ) -> Job:
         """Check the request against the process, persist the job, then queue it. Nothing
-        is stored when the request is invalid."""
+        is stored when the request is invalid. ``links_root`` is the API root the client
+        used: documents sent to its subscriber link back there."""
         process = self.processes.get(workspace, process_id)
         job = Job(
             id=str(uuid.uuid4()),
             workspace=workspace,
             process_id=process.id,
-            request=_checked(process, request),
+            request={**_checked(process, request), "links_root": links_root},
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job accepted: process '{process.id}'")
         self.executor.submit(job.id, self._notify)
         return job
 
-    def create(self, workspace: str, definition: dict[str, Any]) -> Job:
+    def create(self, workspace: str, definition: dict[str, Any], links_root: str = "") -> Job:
         """Persist a job in status ``created`` without queueing it (Part 4). ``process`` is
         the process id or its URL; the rest is checked as an execute request would be."""
         ref = definition.get("process")
@@ -121,7 +144,7 @@ class JobService:
             status=JobStatus.CREATED,
             message="created; start it with POST on its results",
             title=definition.get("title"),
-            request=_checked(process, request),
+            request={**_checked(process, request), "links_root": links_root},
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job created: process '{process.id}'")
@@ -271,6 +294,11 @@ class JobService:
         self.store.update(job.id, only_in=[JobStatus.DISMISSED], results={}, size=None)
         return self.store.get(workspace, job_id)
 
-    def _notify(self, _job_id: str) -> None:
+    def _notify(self, job_id: str) -> None:
         with self._ended:
             self._ended.notify_all()
+        if self.on_change is not None:
+            try:
+                self.on_change(job_id)
+            except Exception:
+                log.exception("job %s: a listener of its end failed", job_id)
