@@ -195,3 +195,15 @@ def test_unknown_job_is_404_everywhere(live, method, suffix):
 
 def test_conformance_claims_job_management(live):
     assert JOB_MANAGEMENT in live.get("/demo/ogc-api/conformance").json()["conformsTo"]
+
+
+def test_a_job_stopped_and_started_at_once_runs_cleanly(live):
+    r = _create(live, {"process": "sleep", "inputs": {"seconds": 300}}, workspace="lab")
+    location, job_id = r.headers["Location"], r.json()["jobID"]
+    live.http.post(location + "/results")
+    poll(lambda: [p for p in _sleeping(live, job_id) if p.name() == "sleep"], bool, 60)
+    live.http.delete(location + "/results")
+    assert live.http.patch(location, json={"inputs": {"seconds": 0}}).status_code == 204
+    assert live.http.post(location + "/results").status_code == 202
+    done = live.wait_for(location, {"successful", "failed"})
+    assert done["status"] == "successful", done
