@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     literal_column,
     select,
 )
@@ -76,10 +77,33 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def upgrade_schema(engine: Engine) -> None:
+    """Create what is missing: tables, and on tables an earlier version made, the nullable
+    columns and the indexes added since (a data dir survives server upgrades)."""
+    metadata.create_all(engine)
+    # Tests (and deployments sharing a database) put the tables in a schema of their own.
+    schema = engine.get_execution_options().get("schema_translate_map", {}).get(None)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+        indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
+        qualified = f'"{schema}".{table.name}' if schema else table.name
+        with engine.begin() as conn:
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE {qualified} ADD COLUMN "{column.name}" {kind}'
+                    )
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn, checkfirst=True)
+
+
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine)
+        upgrade_schema(engine)
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as conn:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, select
 from sqlalchemy.engine import Engine
 
-from ades.db.jobs import aware, metadata
+from ades.db.jobs import aware, metadata, upgrade_schema
 from ades.model import LogEntry, LogLevel, utcnow
 
 job_logs = Table(
@@ -28,7 +28,7 @@ job_logs = Table(
 class LogStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine)
+        upgrade_schema(engine)
 
     def add(self, job_id: str, level: LogLevel, message: str) -> None:
         self.add_many(job_id, [(level, message)])

@@ -119,3 +119,22 @@ def test_list_filters_by_process_status_created_and_duration(store):
     assert [j.id for j in store.list("ws", 10, 0, query)[0]] == [made[2].id, made[1].id]
     query = JobQuery(min_duration=15, max_duration=35)
     assert {j.id for j in store.list("ws", 10, 0, query)[0]} == {made[2].id, made[3].id}
+
+
+def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE jobs (id VARCHAR(64) PRIMARY KEY, workspace VARCHAR(128) NOT NULL,"
+            " process_id VARCHAR(256) NOT NULL, status VARCHAR(16) NOT NULL, message TEXT NOT"
+            " NULL, progress INTEGER NOT NULL, created DATETIME NOT NULL, started DATETIME,"
+            " finished DATETIME, updated DATETIME NOT NULL, request JSON NOT NULL,"
+            " results JSON NOT NULL)"
+        )
+    store = JobStore(engine)
+    job = _job(title="kept", size=12)
+    store.add(job)
+    got = store.get("ws", job.id)
+    assert (got.title, got.size) == ("kept", 12)
+    indexes = {i["name"] for i in sqlalchemy.inspect(engine).get_indexes("jobs")}
+    assert "ix_jobs_workspace_status_created" in indexes
