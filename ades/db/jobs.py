@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, RowMapping
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from ades.errors import NoSuchJob
 from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
@@ -53,9 +53,10 @@ jobs = Table(
     Column("failure", JSON),
     Column("size", BigInteger),
     # Job lists are one workspace's jobs newest first, often of one process or status.
-    Index("ix_jobs_workspace_created", "workspace", "created"),
-    Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created"),
-    Index("ix_jobs_workspace_status_created", "workspace", "status", "created"),
+    # Each ends with (created, id), the listing order, so a page is read off the index.
+    Index("ix_jobs_workspace_created", "workspace", "created", "id"),
+    Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
+    Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
     Index("ix_jobs_status", "status"),
 )
 
@@ -136,13 +137,16 @@ class JobStore:
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one()
             rows = conn.execute(
-                select(jobs)
-                .where(*where)
-                .order_by(jobs.c.created.desc(), jobs.c.id)
+                self.listing(workspace, query or JobQuery())
                 .limit(limit)
                 .offset(offset)
             ).mappings()
             return [_job(r) for r in rows], total
+
+    def listing(self, workspace: str, query: JobQuery) -> Select[Any]:
+        """The statement listing a workspace's jobs, newest first (exposed for its plan)."""
+        where = self._where(workspace, query)
+        return select(jobs).where(*where).order_by(jobs.c.created.desc(), jobs.c.id.desc())
 
     def with_status(self, statuses: Iterable[JobStatus]) -> list[Job]:
         """Every job, in any workspace, in one of ``statuses``, oldest first."""

@@ -138,3 +138,25 @@ def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_
     assert (got.title, got.size) == ("kept", 12)
     indexes = {i["name"] for i in sqlalchemy.inspect(engine).get_indexes("jobs")}
     assert "ix_jobs_workspace_status_created" in indexes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"process_ids": ("a",)},
+        {"statuses": (JobStatus.FAILED,)},
+        {"statuses": (JobStatus.FAILED, JobStatus.CREATED), "min_duration": 3.0},
+    ],
+)
+def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query):
+    from ades.model import JobQuery
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    store = JobStore(engine)
+    statement = store.listing("ws", JobQuery(**query)).limit(10)
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    assert any("USING INDEX ix_jobs_workspace" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan), plan
