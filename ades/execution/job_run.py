@@ -13,6 +13,7 @@ from typing import Any
 
 from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
+from ades.execution.log_buffer import LogBuffer
 from ades.execution.progress import END, START, StepProgress, count_steps, line_level
 from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
@@ -80,15 +81,20 @@ class JobRun:
         package = workdir / "package.cwl"
         package.write_text(process.package)
         tracker = StepProgress(count_steps(process.package))
+        self.logs.add(job.id, LogLevel.INFO, "staged in inputs")
         self._progress(job.id, START, "staged in inputs; running the application")
-        outcome = self.runner.run(
-            job.id,
-            package,
-            process.entry,
-            job.request.get("job_order", {}),
-            workdir,
-            on_log=lambda line: self._cwltool_line(job.id, tracker, line),
-        )
+        lines = LogBuffer(self.logs, job.id)
+        try:
+            outcome = self.runner.run(
+                job.id,
+                package,
+                process.entry,
+                job.request.get("job_order", {}),
+                workdir,
+                on_log=lambda line: self._cwltool_line(job.id, tracker, lines, line),
+            )
+        finally:
+            lines.close()
         if not outcome.ok:
             if not outcome.cancelled:
                 self._fail(job.id, _failure_message(outcome), _failure(outcome))
@@ -121,8 +127,10 @@ class JobRun:
             if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
                 self.objects.delete_prefix(results_prefix(job) + "/")
 
-    def _cwltool_line(self, job_id: str, tracker: StepProgress, line: str) -> None:
-        self.logs.add(job_id, line_level(line), line)
+    def _cwltool_line(
+        self, job_id: str, tracker: StepProgress, lines: LogBuffer, line: str
+    ) -> None:
+        lines.add(line_level(line), line)
         reading = tracker.feed(line)
         if reading is not None:
             self._progress(job_id, reading.progress, reading.message)
