@@ -1,6 +1,7 @@
-"""JobService: submit, look up, wait for and dismiss jobs. Framework-free: the HTTP
-handlers call it, it calls the job store, the process registry, the executor and the
-object store through their ports."""
+"""JobService: the life of a job — submit, or create then start (again), update, stop,
+dismiss; look up, list, wait for, read logs of and estimate jobs; recover them after a
+restart. Framework-free: the HTTP handlers call it, it calls the job store, the log store,
+the process registry, the executor and the object store through their ports."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from ades.model import (
 )
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import check_outputs_request, to_job_order
+
+log = logging.getLogger(__name__)
 
 # What an execute request or a job definition may say about the run.
 _REQUEST_MEMBERS = frozenset({"inputs", "outputs", "response", "subscriber"})
@@ -75,9 +78,6 @@ def _checked(process: Process, request: dict[str, Any]) -> dict[str, Any]:
 
 def _no_estimate(job: Job) -> Estimate:
     raise NoEstimate(job.id, job.process_id, job.workspace)
-
-
-log = logging.getLogger(__name__)
 
 
 class Processes(Protocol):
