@@ -83,8 +83,10 @@ class StepProgress:
             self.is_workflow = True
             name, event = step.group(1), step.group(2)
             if event == "start":
-                self.started.append(name)
-                self.elements_done = 0
+                # cwltool says a scattered step starts once per element.
+                if name not in self.started:
+                    self.started.append(name)
+                    self.elements_done = 0
                 return self._reading(f"running step {name}")
             self.done += 1
             self.elements_done = 0
