@@ -16,12 +16,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ades.api import errors as api_errors
 from ades.api.context import Services
 from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
+from ades.api.views import callback_document
 from ades.db.jobs import JobStore, make_engine
+from ades.db.logs import LogStore
 from ades.db.processes import ProcessStore
 from ades.errors import AdesError
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
 from ades.execution.local import LocalExecutor
+from ades.jobs.callbacks import CallbackSender
 from ades.jobs.service import JobService
 from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
@@ -110,13 +113,32 @@ def create_app(settings: Settings) -> Server:
         container_engine=settings.container_engine,
     )
     store = JobStore(engine)
+    logs = LogStore(engine)
+    callbacks = CallbackSender(
+        store.get_by_id,
+        callback_document,
+        attempts=settings.callback_attempts,
+        backoff=settings.callback_backoff,
+    )
+    closers.append(callbacks.close)
     stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
-    run = JobRun(store, processes, runner, objects, settings.data_dir / "jobs", stage_in)
+    run = JobRun(
+        store,
+        logs,
+        processes,
+        runner,
+        objects,
+        settings.data_dir / "jobs",
+        stage_in,
+        on_change=callbacks.job_changed,
+    )
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
-    jobs = JobService(store, processes, executor, objects)
+    jobs = JobService(store, logs, processes, executor, objects, callbacks.job_changed)
     links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
     services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
+    # Jobs a previous server left queued run now; ones it left running end failed.
+    jobs.recover()
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)

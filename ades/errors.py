@@ -78,3 +78,21 @@ class ImmutableProcess(AdesError):
             f"server: it cannot be replaced or undeployed through the API"
         )
 
+
+class Locked(AdesError):
+    """The job is queued or running: it cannot be changed or started until it ends."""
+
+    def __init__(self, job_id: str, status: str, action: str):
+        super().__init__(f"job '{job_id}' is {status}: it cannot be {action} until it ends")
+
+
+class UnprocessableDefinition(AdesError):
+    """A job definition that is JSON but not one the server can take."""
+
+
+class NoEstimate(AdesError):
+    def __init__(self, job_id: str, process_id: str, workspace: str):
+        super().__init__(
+            f"no estimate for job '{job_id}': process '{process_id}' has no successful job "
+            f"in workspace '{workspace}' to estimate from"
+        )

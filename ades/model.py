@@ -14,6 +14,8 @@ def utcnow() -> datetime:
 
 
 class JobStatus(enum.StrEnum):
+    # Part 4 (job management): stored with its definition, not queued until started.
+    CREATED = "created"
     ACCEPTED = "accepted"
     RUNNING = "running"
     SUCCESSFUL = "successful"
@@ -27,14 +29,52 @@ class JobStatus(enum.StrEnum):
 
 FINISHED = frozenset({JobStatus.SUCCESSFUL, JobStatus.FAILED, JobStatus.DISMISSED})
 
-# The one table of which status may follow which.
+# Statuses in which a job's definition is being executed: it cannot be changed or
+# started again until it ends.
+ACTIVE = frozenset({JobStatus.ACCEPTED, JobStatus.RUNNING})
+
+# The one table of which status may follow which. A finished job may be started again
+# (accepted): it re-runs and its new results replace the old ones.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.CREATED: frozenset({JobStatus.ACCEPTED, JobStatus.DISMISSED}),
     JobStatus.ACCEPTED: frozenset({JobStatus.RUNNING, JobStatus.FAILED, JobStatus.DISMISSED}),
     JobStatus.RUNNING: frozenset({JobStatus.SUCCESSFUL, JobStatus.FAILED, JobStatus.DISMISSED}),
-    JobStatus.SUCCESSFUL: frozenset({JobStatus.DISMISSED}),
-    JobStatus.FAILED: frozenset({JobStatus.DISMISSED}),
-    JobStatus.DISMISSED: frozenset(),
+    JobStatus.SUCCESSFUL: frozenset({JobStatus.ACCEPTED, JobStatus.DISMISSED}),
+    JobStatus.FAILED: frozenset({JobStatus.ACCEPTED, JobStatus.DISMISSED}),
+    JobStatus.DISMISSED: frozenset({JobStatus.ACCEPTED}),
 }
+
+
+class FailureCategory(enum.StrEnum):
+    """Where a failed job broke: what the user has to fix differs for each."""
+
+    INPUT = "input"
+    STAGE_IN = "stage-in"
+    APPLICATION = "application"
+    STAGE_OUT = "stage-out"
+    SYSTEM = "system"
+
+
+class LogLevel(enum.IntEnum):
+    """openEO's log levels, ordered by severity so ``level >= minimum`` filters."""
+
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    job_id: str
+    level: LogLevel
+    message: str
+    time: datetime
 
 
 def can_transition(old: JobStatus, new: JobStatus) -> bool:
@@ -58,6 +98,25 @@ class Job:
     # Per output id: {"value": ...} for literals, {"href": ..., "type": ...} for staged data,
     # or a list of those for array outputs.
     results: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    # Why a failed job failed: {"category", "step", "exitCode", "stderr"} (step, exitCode and
+    # stderr when a tool failed).
+    failure: dict[str, Any] | None = None
+    # Bytes of the results staged out by the last successful run.
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Which of a workspace's jobs a listing shows; every field left empty matches all.
+    Durations are seconds from start to end (to now for a job still running)."""
+
+    process_ids: tuple[str, ...] = ()
+    statuses: tuple[JobStatus, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ class Settings:
     # when a public base URL of the bucket is set, <s3_public_url>/<key> that never expire.
     presign_expires: int = 7 * 24 * 3600
     s3_public_url: str = ""
+    # Subscriber callbacks: tries per delivery, and the first wait between them (it doubles).
+    callback_attempts: int = 5
+    callback_backoff: float = 0.5
 
     @property
     def database(self) -> str:

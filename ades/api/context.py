@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, current_app, request
 
@@ -40,13 +41,20 @@ def workspace_urls(workspace: str, root: str) -> Urls:
     return Urls(f"{request.host_url.rstrip('/')}/{workspace}/{root}", root)
 
 
-def page_links(url: str, offset: int, limit: int, total: int) -> dict[str, str]:
-    """self/next/prev hrefs of one page of a listing at ``url``."""
-    links = {"self": f"{url}?limit={limit}&offset={offset}"}
+def page_links(
+    url: str, offset: int, limit: int, total: int, params: list[tuple[str, str]] | None = None
+) -> dict[str, str]:
+    """self/next/prev hrefs of one page of a listing at ``url``; ``params`` (the listing's
+    filters) are carried into each."""
+
+    def href(at: int) -> str:
+        return f"{url}?{urlencode([*(params or []), ('limit', limit), ('offset', at)])}"
+
+    links = {"self": href(offset)}
     if offset + limit < total:
-        links["next"] = f"{url}?limit={limit}&offset={offset + limit}"
+        links["next"] = href(offset + limit)
     if offset > 0:
-        links["prev"] = f"{url}?limit={limit}&offset={max(offset - limit, 0)}"
+        links["prev"] = href(max(offset - limit, 0))
     return links
 
 

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 OGC2 = "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/"
+OGC4 = "http://www.opengis.net/def/exceptions/ogcapi-processes-4/1.0/"
 
 # Domain exception → (HTTP status, type URI). Checked in subclass order: first match wins.
 TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
@@ -33,6 +34,9 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.InvalidInput: (400, OGC1 + "invalid-input"),
     errors.InvalidRequest: (400, OGC1 + "invalid-parameter-value"),
     errors.InvalidPackage: (400, OGC1 + "invalid-package"),
+    errors.Locked: (423, OGC4 + "locked"),
+    errors.UnprocessableDefinition: (422, OGC1 + "invalid-parameter-value"),
+    errors.NoEstimate: (404, OGC1 + "not-found"),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
@@ -21,13 +23,14 @@ from ades.api.views import (
 )
 from ades.errors import InvalidRequest, NoSuchOutput
 from ades.jobs.service import results_prefix
-from ades.model import Job, Process
+from ades.model import Job, JobQuery, JobStatus, Process
 from ades.staging.stac_results import ResultUrls
 from ades.staging.stage_out import DIRECTORY
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback",
 ]
 
 
@@ -39,7 +42,7 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     ades = services()
     process = ades.processes.get(workspace, processId)
     asynchronous, wait = _execution_mode(process, request_doc)
-    job = ades.jobs.submit(workspace, process.id, request_doc)
+    job = ades.jobs.submit(workspace, process.id, request_doc, links_root=urls())
     applied = []
     if asynchronous:
         applied.append("respond-async")
@@ -64,22 +67,80 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
 create_job = execute
 
 
-def list_jobs(workspace: str, root: str, limit: int = 100, offset: int = 0) -> Response:
+def list_jobs(
+    workspace: str,
+    root: str,
+    limit: int = 100,
+    offset: int = 0,
+    processID: list[str] | None = None,  # noqa: N803
+    status: list[str] | None = None,
+    datetime: str | None = None,
+    minDuration: float | None = None,  # noqa: N803
+    maxDuration: float | None = None,  # noqa: N803
+) -> Response:
     urls = workspace_urls(workspace, root)
-    jobs, total = services().jobs.list(workspace, limit, offset)
+    created_from, created_to = parse_interval(datetime) if datetime else (None, None)
+    query = JobQuery(
+        process_ids=tuple(processID or ()),
+        statuses=tuple(JobStatus(s) for s in status or ()),
+        created_from=created_from,
+        created_to=created_to,
+        min_duration=minDuration,
+        max_duration=maxDuration,
+    )
+    params = [("processID", p) for p in query.process_ids]
+    params += [("status", s.value) for s in query.statuses]
+    params += [(name, str(value)) for name, value in (
+        ("datetime", datetime), ("minDuration", minDuration), ("maxDuration", maxDuration)
+    ) if value is not None]  # fmt: skip
+    jobs, total = services().jobs.list(workspace, limit, offset, query)
     return json_response(
-        job_list(jobs, total, urls, page_links(urls("jobs"), offset, limit, total))
+        job_list(jobs, total, urls, page_links(urls("jobs"), offset, limit, total, params))
     )
 
 
+def parse_interval(text: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The ``datetime`` parameter: an RFC 3339 instant, or ``start/end`` with ``..`` (or
+    nothing) for an open end; as UTC bounds."""
+    parts = text.split("/")
+    if len(parts) > 2:
+        raise InvalidRequest(f"parameter 'datetime': '{text}' is not an instant or interval")
+    bounds = [_instant(part, text) for part in parts]
+    if len(bounds) == 1:
+        return bounds[0], bounds[0]
+    if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
+        raise InvalidRequest(f"parameter 'datetime': '{text}' ends before it starts")
+    return bounds[0], bounds[1]
+
+
+def _instant(part: str, text: str) -> dt.datetime | None:
+    if part in ("", ".."):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(part)
+    except ValueError:
+        raise InvalidRequest(
+            f"parameter 'datetime': '{part}' in '{text}' is not an RFC 3339 date-time"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def get_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
-    urls = workspace_urls(workspace, root)
-    return json_response(status_info(services().jobs.get(workspace, jobId), urls))
+    return status_after(workspace, root, jobId, services().jobs.get)
 
 
 def dismiss_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
+    return status_after(workspace, root, jobId, services().jobs.dismiss)
+
+
+def status_after(
+    workspace: str, root: str, job_id: str, act: Callable[[str, str], Job]
+) -> Response:
+    """The status document of the job ``act(workspace, job_id)`` returns."""
     urls = workspace_urls(workspace, root)
-    return json_response(status_info(services().jobs.dismiss(workspace, jobId), urls))
+    return json_response(status_info(act(workspace, job_id), urls))
 
 
 def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803

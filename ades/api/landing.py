@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from ades.api import jobs, processes
+from ades.api import job_management, jobs, processes
 from ades.api.context import json_response, workspace_urls
 from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
 
@@ -37,7 +37,8 @@ def landing_page(workspace: str, root: str) -> Response:
 
 def conformance(workspace: str, root: str) -> Response:
     workspace_urls(workspace, root)
-    return json_response({"conformsTo": CONFORMANCE + processes.CONFORMANCE + jobs.CONFORMANCE})
+    claimed = CONFORMANCE + processes.CONFORMANCE + jobs.CONFORMANCE + job_management.CONFORMANCE
+    return json_response({"conformsTo": claimed})
 
 
 def api_definition(workspace: str, root: str) -> tuple[dict[str, Any], int, dict[str, str]]:

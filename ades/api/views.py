@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from ades.model import Job, JobStatus, Parameter, Process
+from ades.model import Job, JobStatus, LogEntry, Parameter, Process
 from ades.packages.registry import Deployment
 from ades.packages.source import cwl_media_type
 
@@ -71,6 +71,8 @@ class StatusInfoSchema(_Times):
     status = fields.Function(lambda job: job.status.value)
     message = fields.String()
     progress = fields.Integer()
+    title = fields.String(allow_none=True)
+    failure = fields.Dict(allow_none=True)
 
 
 _status_schema = StatusInfoSchema()
@@ -95,6 +97,17 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
     return doc
 
 
+def callback_document(job: Job) -> dict[str, Any]:
+    """What a job's subscriber is sent: its status document, linking to the API root the
+    job was submitted under, with its results when it succeeded."""
+    base = job.request.get("links_root") or ""
+    urls = Urls(base, "wps3" if base.endswith("/wps3") else "ogc-api")
+    doc = status_info(job, urls)
+    if job.status is JobStatus.SUCCESSFUL:
+        doc["results"] = wps3_results(job) if urls.flavour == "wps3" else ogc_results(job)
+    return doc
+
+
 def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> dict[str, Any]:
     doc: dict[str, Any] = {"jobs": [status_info(j, urls) for j in jobs]}
     doc["links"] = [link(page["self"], "self")] + [
@@ -102,6 +115,37 @@ def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> d
     ]
     # The OGC name first; EOEPCA clients read numberTotal.
     doc["numberMatched" if urls.flavour == "ogc-api" else "numberTotal"] = total
+    return doc
+
+
+def job_definition(job: Job, urls: Urls) -> dict[str, Any]:
+    """What the job was created (or last changed) with, as a Part 4 job definition."""
+    doc: dict[str, Any] = {"process": urls.process(job.process_id)}
+    if job.title is not None:
+        doc["title"] = job.title
+    for member in ("inputs", "outputs", "response", "subscriber"):
+        if job.request.get(member) is not None:
+            doc[member] = job.request[member]
+    doc.setdefault("inputs", {})
+    return doc
+
+
+def log_entries(entries: list[LogEntry], next_href: str | None) -> dict[str, Any]:
+    """The openEO LogEntries document."""
+    doc: dict[str, Any] = {
+        "logs": [
+            {
+                "id": str(entry.id),
+                "level": entry.level.label,
+                "message": entry.message,
+                "time": entry.time.isoformat().replace("+00:00", "Z"),
+            }
+            for entry in entries
+        ],
+        "links": [],
+    }
+    if next_href:
+        doc["links"].append(link(next_href, "next", "Later log entries"))
     return doc
 
 

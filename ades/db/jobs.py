@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Index,
@@ -21,12 +22,15 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
+    literal_column,
     select,
 )
 from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.sql import ColumnElement, Select
 
 from ades.errors import NoSuchJob
-from ades.model import TRANSITIONS, Job, JobStatus, utcnow
+from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
 
 metadata = MetaData()
 
@@ -45,7 +49,14 @@ jobs = Table(
     Column("updated", DateTime(timezone=True), nullable=False),
     Column("request", JSON, nullable=False),
     Column("results", JSON, nullable=False),
-    Index("ix_jobs_workspace_created", "workspace", "created"),
+    Column("title", Text),
+    Column("failure", JSON),
+    Column("size", BigInteger),
+    # Job lists are one workspace's jobs newest first, often of one process or status.
+    # Each ends with (created, id), the listing order, so a page is read off the index.
+    Index("ix_jobs_workspace_created", "workspace", "created", "id"),
+    Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
+    Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
     Index("ix_jobs_status", "status"),
 )
 
@@ -66,10 +77,33 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def upgrade_schema(engine: Engine) -> None:
+    """Create what is missing: tables, and on tables an earlier version made, the nullable
+    columns and the indexes added since (a data dir survives server upgrades)."""
+    metadata.create_all(engine)
+    # Tests (and deployments sharing a database) put the tables in a schema of their own.
+    schema = engine.get_execution_options().get("schema_translate_map", {}).get(None)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+        indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
+        qualified = f'"{schema}".{table.name}' if schema else table.name
+        with engine.begin() as conn:
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE {qualified} ADD COLUMN "{column.name}" {kind}'
+                    )
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn, checkfirst=True)
+
+
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine)
+        upgrade_schema(engine)
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as conn:
@@ -93,19 +127,75 @@ class JobStore:
             raise NoSuchJob(job_id, "*")
         return _job(row)
 
-    def list(self, workspace: str, limit: int, offset: int = 0) -> tuple[list[Job], int]:
-        """One page of a workspace's jobs, newest first, and how many there are in all."""
-        where = jobs.c.workspace == workspace
+    def list(
+        self, workspace: str, limit: int, offset: int = 0, query: JobQuery | None = None
+    ) -> tuple[list[Job], int]:
+        """One page of a workspace's jobs matching ``query``, newest first, and how many
+        match in all."""
+        where = self._where(workspace, query or JobQuery())
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(jobs).where(where)).scalar_one()
+            total = conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one()
             rows = conn.execute(
-                select(jobs)
-                .where(where)
-                .order_by(jobs.c.created.desc(), jobs.c.id)
-                .limit(limit)
-                .offset(offset)
+                self.listing(workspace, query or JobQuery()).limit(limit).offset(offset)
             ).mappings()
             return [_job(r) for r in rows], total
+
+    def listing(self, workspace: str, query: JobQuery) -> Select[Any]:
+        """The statement listing a workspace's jobs, newest first (exposed for its plan)."""
+        where = self._where(workspace, query)
+        return select(jobs).where(*where).order_by(jobs.c.created.desc(), jobs.c.id.desc())
+
+    def with_status(self, statuses: Iterable[JobStatus]) -> list[Job]:
+        """Every job, in any workspace, in one of ``statuses``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(jobs.c.status.in_([s.value for s in statuses]))
+                .order_by(jobs.c.created, jobs.c.id)
+            ).mappings()
+            return [_job(r) for r in rows]
+
+    def history(self, workspace: str, process_id: str, limit: int) -> list[Job]:
+        """The latest successful jobs of a process, newest first: what estimates learn from."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(
+                    jobs.c.workspace == workspace,
+                    jobs.c.process_id == process_id,
+                    jobs.c.status == JobStatus.SUCCESSFUL.value,
+                )
+                .order_by(jobs.c.created.desc(), jobs.c.id)
+                .limit(limit)
+            ).mappings()
+            return [_job(r) for r in rows]
+
+    def _where(self, workspace: str, query: JobQuery) -> list[ColumnElement[bool]]:
+        where = [jobs.c.workspace == workspace]
+        if query.process_ids:
+            where.append(jobs.c.process_id.in_(query.process_ids))
+        if query.statuses:
+            where.append(jobs.c.status.in_([s.value for s in query.statuses]))
+        if query.created_from is not None:
+            where.append(jobs.c.created >= query.created_from)
+        if query.created_to is not None:
+            where.append(jobs.c.created <= query.created_to)
+        if query.min_duration is not None or query.max_duration is not None:
+            duration = self._duration()
+            where.append(jobs.c.started.is_not(None))
+            if query.min_duration is not None:
+                where.append(duration >= query.min_duration)
+            if query.max_duration is not None:
+                where.append(duration <= query.max_duration)
+        return where
+
+    def _duration(self) -> ColumnElement[float]:
+        """Seconds from start to end, or to now; date arithmetic differs per database."""
+        if self.engine.dialect.name == "sqlite":
+            end = func.coalesce(jobs.c.finished, literal_column("'now'"))
+            return (func.julianday(end) - func.julianday(jobs.c.started)) * 86400.0
+        end = func.coalesce(jobs.c.finished, func.now())
+        return func.extract("epoch", end - jobs.c.started)
 
     def transition(self, job_id: str, new: JobStatus, **fields: Any) -> bool:
         """Move a job to ``new`` if the transition table allows it from its current
@@ -145,6 +235,9 @@ def _row(job: Job) -> dict[str, Any]:
         "updated": job.updated,
         "request": job.request,
         "results": job.results,
+        "title": job.title,
+        "failure": job.failure,
+        "size": job.size,
     }
 
 
@@ -169,4 +262,7 @@ def _job(row: RowMapping) -> Job:
         updated=aware(row["updated"]),
         request=row["request"] or {},
         results=row["results"] or {},
+        title=row["title"],
+        failure=row["failure"],
+        size=row["size"],
     )

@@ -95,9 +95,13 @@ class ProcessStore:
         table = deployed_processes
         with self.engine.connect() as conn:
             for column in (table.c.process_id, table.c.alias):
-                row = conn.execute(
-                    select(table).where(table.c.workspace == workspace, column == process_id)
-                ).mappings().first()
+                row = (
+                    conn.execute(
+                        select(table).where(table.c.workspace == workspace, column == process_id)
+                    )
+                    .mappings()
+                    .first()
+                )
                 if row is not None:
                     return _package(row)
         return None

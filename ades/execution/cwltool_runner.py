@@ -34,7 +34,21 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 
 # `python -m cwltool` (3.3.20260925135507) drops the status cwltool.main.run() returns, so a
 # failed run would exit 0; call run() ourselves to keep the exit status.
-_CWLTOOL_MAIN = "import sys; sys.argv[0] = 'cwltool'; from cwltool.main import run; sys.exit(run())"
+# Before that, a watchdog thread: when the server that started cwltool dies (even by SIGKILL,
+# which leaves no chance to clean up) cwltool is re-parented, and the watchdog kills its whole
+# process group, the tools included, so no orphan keeps computing. A parent-death signal
+# (prctl) would not do: it fires when the *thread* that forked exits, not the server.
+_CWLTOOL_MAIN = """\
+import os, signal, sys, threading, time
+def _watch(server=int(os.environ.pop("ADES_SERVER_PID"))):
+    while os.getppid() == server:
+        time.sleep(0.5)
+    os.killpg(0, signal.SIGKILL)
+threading.Thread(target=_watch, name="ades-orphan-watchdog", daemon=True).start()
+sys.argv[0] = "cwltool"
+from cwltool.main import run
+sys.exit(run())
+"""
 
 # Cancels of job ids not running (yet) are remembered so a run() that starts later returns at
 # once; bounded, since most of them are dismisses of jobs that already ended.
@@ -149,6 +163,10 @@ class CwltoolRunner(CwlRunner):
                 return RunOutcome(ok=True, outputs=outputs)
         return cwl_log.failure(returncode)
 
+    def forget_cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._early_cancels.pop(job_id, None)
+
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             run = self._runs.get(job_id)
@@ -185,6 +203,7 @@ def _dismissed() -> RunOutcome:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
+    env["ADES_SERVER_PID"] = str(os.getpid())
     env["PATH"] = os.pathsep.join(
         [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])]
     )

@@ -1,38 +1,49 @@
 """Running one job from start to end: claim it, stage its remote inputs in, run its CWL
-package, stage the outputs out to the object store, and record the outcome. Every status
-change goes through the store's conditional transition, so a dismiss that lands mid-run
-always wins."""
+package, stage the outputs out to the object store, and record the outcome, the progress
+and the log on the way. Every status change goes through the store's conditional
+transition, so a dismiss or a stop that lands mid-run always wins."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ades.db.jobs import JobStore
+from ades.db.logs import LogStore
 from ades.errors import NoSuchProcess
+from ades.execution.log_buffer import LogBuffer
+from ades.execution.progress import END, START, StepProgress, count_steps, line_level
 from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
-from ades.model import Job, JobStatus, utcnow
+from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
 from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
 from ades.staging.stage_out import as_references, stage_out
 
 log = logging.getLogger(__name__)
 
+# cwltool's own words for errors in the job order rather than in the application.
+_INPUT_ERRORS = ("invalid job order", "the job order lacks")
+
 
 class JobRun:
     def __init__(
         self,
         store: JobStore,
+        logs: LogStore,
         processes: Processes,
         runner: CwlRunner,
         objects: ObjectStore,
         work_root: Path,
         stage_in: StageIn | None = None,
+        on_change: Callable[[str], None] | None = None,
     ):
         self.store = store
+        self.logs = logs
         self.processes = processes
         self.runner = runner
         self.objects = objects
@@ -40,19 +51,30 @@ class JobRun:
         self.stage_in = stage_in or StageIn(objects)
         # Jobs staging in now, with the flag a dismiss sets to stop their downloads.
         self._staging: dict[str, threading.Event] = {}
+        # Told the job id when the job starts running (it is told the end by the executor).
+        self.on_change = on_change
 
     def __call__(self, job_id: str) -> None:
         job = self.store.get_by_id(job_id)
         if not self.store.transition(
-            job_id, JobStatus.RUNNING, started=utcnow(), progress=10, message="running"
+            job_id,
+            JobStatus.RUNNING,
+            started=utcnow(),
+            finished=None,
+            progress=0,
+            message="staging in inputs",
+            failure=None,
         ):
-            return  # dismissed while it waited in the queue
+            return  # dismissed or stopped while it waited in the queue
+        self.logs.add(job_id, LogLevel.INFO, "job started")
+        if self.on_change is not None:
+            self.on_change(job_id)
         workdir = self.work_root / job_id
         try:
             self._run(job, workdir)
         except Exception as err:  # the job must end, whatever broke
             log.exception("job %s failed unexpectedly", job_id)
-            self._fail(job_id, f"internal error: {err}")
+            self._fail(job_id, f"internal error: {err}", {"category": FailureCategory.SYSTEM})
         finally:
             shutil.rmtree(workdir / "outputs", ignore_errors=True)
             shutil.rmtree(workdir / "inputs", ignore_errors=True)
@@ -72,23 +94,40 @@ class JobRun:
             try:
                 process = self.processes.get(job.workspace, job.process_id)
             except NoSuchProcess:
-                self._fail(job.id, f"process '{job.process_id}' was undeployed before it ran")
+                self._fail(
+                    job.id,
+                    f"process '{job.process_id}' was undeployed before it ran",
+                    {"category": FailureCategory.SYSTEM},
+                )
                 return
             text, entry = process.package, process.entry
+        shutil.rmtree(workdir / "outputs", ignore_errors=True)  # a re-run starts afresh
         workdir.mkdir(parents=True, exist_ok=True)
         package = workdir / "package.cwl"
         package.write_text(text)
         job_order = self._staged_in(job, workdir)
         if job_order is None:
             return
-        outcome = self.runner.run(job.id, package, entry, job_order, workdir)
+        tracker = StepProgress(count_steps(text))
+        self.logs.add(job.id, LogLevel.INFO, "staged in inputs")
+        self._progress(job.id, START, "staged in inputs; running the application")
+        lines = LogBuffer(self.logs, job.id)
+        try:
+            outcome = self.runner.run(
+                job.id,
+                package,
+                entry,
+                job_order,
+                workdir,
+                on_log=lambda line: self._cwltool_line(job.id, tracker, lines, line),
+            )
+        finally:
+            lines.close()
         if not outcome.ok:
             if not outcome.cancelled:
-                self._fail(job.id, _failure_message(outcome))
+                self._fail(job.id, _failure_message(outcome), _failure(outcome))
             return
-        if not self.store.update(
-            job.id, only_in=[JobStatus.RUNNING], progress=90, message="staging out results"
-        ):
+        if not self._progress(job.id, END, "staging out results"):
             return
 
         def staging(output_id: str, index: int, total: int) -> None:
@@ -101,23 +140,31 @@ class JobRun:
 
         try:
             prefix = results_prefix(job)
+            # A re-run replaces the results of the run before it.
+            self.objects.delete_prefix(prefix + "/")
+            size = sum(f.stat().st_size for f in (workdir / "outputs").rglob("*") if f.is_file())
             results = stage_out(
                 outcome.outputs, self.objects, prefix, when=job.created, on_output=staging
             )
             results = as_references(results, job.request.get("outputs") or {}, self.objects, prefix)
         except Exception as err:
-            self._fail(job.id, f"stage-out failed: {err}")
+            self._fail(job.id, f"stage-out failed: {err}", {"category": FailureCategory.STAGE_OUT})
             return
-        if not self.store.transition(
+        self.logs.add(job.id, LogLevel.INFO, f"staged out {len(results)} outputs to {prefix}/")
+        if self.store.transition(
             job.id,
             JobStatus.SUCCESSFUL,
             results=results,
+            size=size,
             progress=100,
             message="successful",
             finished=utcnow(),
         ):
+            self.logs.add(job.id, LogLevel.INFO, "job successful")
+        else:
             # Dismissed while the outputs were uploading: take them away again.
-            self.objects.delete_prefix(results_prefix(job) + "/")
+            if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
+                self.objects.delete_prefix(results_prefix(job) + "/")
 
     def _staged_in(self, job: Job, workdir: Path) -> dict | None:
         """The job order with its remote inputs downloaded; None when the job failed
@@ -142,7 +189,7 @@ class JobRun:
         except StageInCancelled:
             return None
         except StageInError as err:
-            self._fail(job.id, f"stage-in failed: {err}")
+            self._fail(job.id, f"stage-in failed: {err}", {"category": FailureCategory.STAGE_IN})
             return None
         finally:
             del self._staging[job.id]
@@ -150,9 +197,43 @@ class JobRun:
             return None  # dismissed while the inputs were downloading
         return staged
 
-    def _fail(self, job_id: str, message: str) -> None:
-        self.store.transition(job_id, JobStatus.FAILED, message=message, finished=utcnow())
+    def _cwltool_line(
+        self, job_id: str, tracker: StepProgress, lines: LogBuffer, line: str
+    ) -> None:
+        lines.add(line_level(line), line)
+        reading = tracker.feed(line)
+        if reading is not None:
+            self._progress(job_id, reading.progress, reading.message)
+
+    def _progress(self, job_id: str, progress: int, message: str) -> bool:
+        """Record what the job is doing now; False once it is no longer running."""
+        return self.store.update(
+            job_id, only_in=[JobStatus.RUNNING], progress=progress, message=message
+        )
+
+    def _fail(self, job_id: str, message: str, failure: dict[str, Any]) -> None:
+        if self.store.transition(
+            job_id, JobStatus.FAILED, message=message, failure=failure, finished=utcnow()
+        ):
+            where = f" in step '{failure['step']}'" if failure.get("step") else ""
+            self.logs.add(
+                job_id, LogLevel.ERROR, f"job failed ({failure['category']}{where}): {message}"
+            )
 
 
 def _failure_message(outcome: RunOutcome) -> str:
     return outcome.message or f"the application failed (exit code {outcome.exit_code})"
+
+
+def _failure(outcome: RunOutcome) -> dict[str, Any]:
+    category = FailureCategory.APPLICATION
+    if outcome.message.startswith(_INPUT_ERRORS):
+        category = FailureCategory.INPUT
+    failure: dict[str, Any] = {"category": category}
+    if outcome.failed_step:
+        failure["step"] = outcome.failed_step
+    if outcome.exit_code is not None:
+        failure["exitCode"] = outcome.exit_code
+    if outcome.stderr_tail:
+        failure["stderr"] = outcome.stderr_tail
+    return failure

@@ -41,3 +41,8 @@ class CwlRunner(ABC):
     @abstractmethod
     def cancel(self, job_id: str) -> bool:
         """Stop the run of ``job_id`` and everything it started. True if one was running."""
+
+    @abstractmethod
+    def forget_cancel(self, job_id: str) -> None:
+        """The job is queued again: a cancel of it that found nothing running no longer
+        applies to its next run."""

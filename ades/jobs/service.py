@@ -1,19 +1,88 @@
-"""JobService: submit, look up, wait for and dismiss jobs. Framework-free: the HTTP
-handlers call it, it calls the job store, the process registry, the executor and the
-object store through their ports."""
+"""JobService: the life of a job — submit, or create then start (again), update, stop,
+dismiss; look up, list, wait for, read logs of and estimate jobs; recover them after a
+restart. Framework-free: the HTTP handlers call it, it calls the job store, the log store,
+the process registry, the executor and the object store through their ports."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ades.db.jobs import JobStore
-from ades.errors import JobDismissed, JobFailed, ResultNotReady
+from ades.db.logs import LogStore
+from ades.errors import (
+    InvalidRequest,
+    JobDismissed,
+    JobFailed,
+    Locked,
+    NoEstimate,
+    ResultNotReady,
+    UnprocessableDefinition,
+)
+from ades.jobs.estimate import Estimate, estimate_from
 from ades.jobs.executor import Executor
-from ades.model import Job, JobStatus, Process, utcnow
+from ades.model import (
+    ACTIVE,
+    FailureCategory,
+    Job,
+    JobQuery,
+    JobStatus,
+    LogEntry,
+    LogLevel,
+    Process,
+    utcnow,
+)
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import check_outputs_request, to_job_order
+
+log = logging.getLogger(__name__)
+
+# What an execute request or a job definition may say about the run.
+_REQUEST_MEMBERS = frozenset({"inputs", "outputs", "response", "subscriber"})
+# Statuses in which a job's definition may change.
+_IDLE = frozenset(JobStatus) - ACTIVE
+_SUBSCRIBER_URIS = frozenset({"successUri", "inProgressUri", "failedUri"})
+# How many past jobs an estimate learns from.
+_HISTORY = 20
+
+
+def _process_id(ref: str) -> str:
+    """A process id from itself or from its URL (…/processes/{id})."""
+    ref = ref.rstrip("/")
+    if "/processes/" in ref:
+        ref = ref.rsplit("/processes/", 1)[1].split("/")[0]
+    return ref
+
+
+def _checked(process: Process, request: dict[str, Any]) -> dict[str, Any]:
+    """The request with the CWL job order made of its inputs, once both are checked
+    against the process (raises InvalidInput / InvalidRequest naming what is wrong)."""
+    job_order = to_job_order(process, request.get("inputs") or {})
+    check_outputs_request(process, request)
+    subscriber = request.get("subscriber") or {}
+    if not isinstance(subscriber, dict):
+        raise InvalidRequest("'subscriber' must be an object of URLs")
+    for name, uri in subscriber.items():
+        if (
+            name not in _SUBSCRIBER_URIS
+            or not isinstance(uri, str)
+            or not uri.startswith(("http://", "https://"))
+        ):
+            raise InvalidRequest(
+                f"subscriber '{name}': expected one of {', '.join(sorted(_SUBSCRIBER_URIS))} "
+                f"with an http(s) URL, got {uri!r}"
+            )
+    # The package is pinned with the job: a replace or undeploy after the job was accepted
+    # must not change what it runs (its inputs were checked against this one).
+    package = {"cwl": process.package, "entry": process.entry}
+    return {**request, "job_order": job_order, "package": package}
+
+
+def _no_estimate(job: Job) -> Estimate:
+    raise NoEstimate(job.id, job.process_id, job.workspace)
 
 
 class Processes(Protocol):
@@ -28,41 +97,172 @@ def results_prefix(job: Job) -> str:
 
 class JobService:
     def __init__(
-        self, store: JobStore, processes: Processes, executor: Executor, objects: ObjectStore
+        self,
+        store: JobStore,
+        logs: LogStore,
+        processes: Processes,
+        executor: Executor,
+        objects: ObjectStore,
+        on_change: Callable[[str], None] | None = None,
     ):
         self.store = store
+        # Told the job id whenever a job ends (callbacks listen here).
+        self.on_change = on_change
+        self.log_store = logs
         self.processes = processes
         self.executor = executor
         self.objects = objects
         self._ended = threading.Condition()
 
-    def submit(self, workspace: str, process_id: str, request: dict[str, Any]) -> Job:
+    def submit(
+        self, workspace: str, process_id: str, request: dict[str, Any], links_root: str = ""
+    ) -> Job:
         """Check the request against the process, persist the job, then queue it. Nothing
-        is stored when the request is invalid."""
+        is stored when the request is invalid. ``links_root`` is the API root the client
+        used: documents sent to its subscriber link back there."""
         process = self.processes.get(workspace, process_id)
-        job_order = to_job_order(process, request.get("inputs") or {})
-        check_outputs_request(process, request)
         job = Job(
             id=str(uuid.uuid4()),
             workspace=workspace,
             process_id=process.id,
-            # The package is pinned with the job: a replace or undeploy after the job was
-            # accepted must not change what it runs (its inputs were checked against this).
-            request={
-                **request,
-                "job_order": job_order,
-                "package": {"cwl": process.package, "entry": process.entry},
-            },
+            request={**_checked(process, request), "links_root": links_root},
         )
         self.store.add(job)
+        self.log_store.add(job.id, LogLevel.INFO, f"job accepted: process '{process.id}'")
         self.executor.submit(job.id, self._notify)
         return job
+
+    def create(self, workspace: str, definition: dict[str, Any], links_root: str = "") -> Job:
+        """Persist a job in status ``created`` without queueing it (Part 4). ``process`` is
+        the process id or its URL; the rest is checked as an execute request would be."""
+        ref = definition.get("process")
+        if not isinstance(ref, str) or not ref.strip():
+            raise UnprocessableDefinition(
+                "the job definition lacks 'process': the id or URL of the process to run"
+            )
+        process = self.processes.get(workspace, _process_id(ref))
+        request = {k: v for k, v in definition.items() if k in _REQUEST_MEMBERS}
+        job = Job(
+            id=str(uuid.uuid4()),
+            workspace=workspace,
+            process_id=process.id,
+            status=JobStatus.CREATED,
+            message="created; start it with POST on its results",
+            title=definition.get("title"),
+            request={**_checked(process, request), "links_root": links_root},
+        )
+        self.store.add(job)
+        self.log_store.add(job.id, LogLevel.INFO, f"job created: process '{process.id}'")
+        return job
+
+    def update(self, workspace: str, job_id: str, changes: dict[str, Any]) -> Job:
+        """Change a job's inputs, outputs, response, subscriber or title; refused (Locked)
+        while it is queued or running. Each member given replaces the one stored."""
+        job = self.store.get(workspace, job_id)
+        if job.status in ACTIVE:
+            raise Locked(job.id, job.status.value, "changed")
+        unknown = sorted(set(changes) - _REQUEST_MEMBERS - {"title"})
+        if unknown:
+            raise UnprocessableDefinition(
+                f"job '{job.id}': member '{unknown[0]}' cannot be changed; "
+                f"only {', '.join(sorted(_REQUEST_MEMBERS | {'title'}))}"
+            )
+        process = self.processes.get(workspace, job.process_id)
+        request = {k: v for k, v in job.request.items() if k != "job_order"}
+        request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
+        fields: dict[str, Any] = {"request": _checked(process, request)}
+        if "title" in changes:
+            fields["title"] = changes["title"]
+        if not self.store.update(job.id, only_in=_IDLE, **fields):
+            now = self.store.get(workspace, job_id)
+            raise Locked(job.id, now.status.value, "changed")
+        self.log_store.add(job.id, LogLevel.INFO, f"job updated: {', '.join(sorted(changes))}")
+        return self.store.get(workspace, job_id)
+
+    def start(self, workspace: str, job_id: str) -> Job:
+        """Queue a created job; a finished one runs again and its new results replace the
+        old ones when it succeeds. Refused (Locked) while it is queued or running."""
+        job = self.store.get(workspace, job_id)
+        if job.status in ACTIVE or not self.store.transition(
+            job.id,
+            JobStatus.ACCEPTED,
+            message="accepted",
+            progress=0,
+            started=None,
+            finished=None,
+            failure=None,
+        ):
+            now = self.store.get(workspace, job_id)
+            raise Locked(job.id, now.status.value, "started again")
+        again = " again" if job.status is not JobStatus.CREATED else ""
+        self.log_store.add(job.id, LogLevel.INFO, f"job accepted{again}")
+        self.executor.submit(job.id, self._notify)
+        return self.store.get(workspace, job_id)
+
+    def stop(self, workspace: str, job_id: str) -> Job:
+        """Cancel a queued or running job, keeping its record, logs and the outputs staged
+        so far (unlike dismiss). A job that is not queued or running is left as it is."""
+        job = self.store.get(workspace, job_id)
+        if job.status in ACTIVE and self.store.transition(
+            job.id,
+            JobStatus.DISMISSED,
+            message="stopped on request; logs and outputs staged so far are kept",
+            finished=utcnow(),
+        ):
+            self.executor.cancel(job.id)
+            self.log_store.add(job.id, LogLevel.WARNING, "job stopped on request")
+            self._notify(job.id)
+        return self.store.get(workspace, job_id)
+
+    def estimate(self, workspace: str, job_id: str) -> Estimate:
+        """Duration and size expected of the job, from its process's past successes."""
+        job = self.store.get(workspace, job_id)
+        past = self.store.history(workspace, job.process_id, limit=_HISTORY)
+        return estimate_from(past) or _no_estimate(job)
+
+    def recover(self) -> None:
+        """After a (re)start: queue the jobs left accepted, and fail the ones left running,
+        as whatever ran them died with the server that ran them."""
+        for job in self.store.with_status([JobStatus.RUNNING]):
+            message = (
+                "the server stopped while the job was running; "
+                "start it again (POST on its results) to re-run it"
+            )
+            failure = {"category": FailureCategory.SYSTEM}
+            if self.store.transition(
+                job.id, JobStatus.FAILED, message=message, failure=failure, finished=utcnow()
+            ):
+                self.log_store.add(job.id, LogLevel.ERROR, f"job failed (system): {message}")
+                self._notify(job.id)
+        for job in self.store.with_status([JobStatus.ACCEPTED]):
+            self.log_store.add(job.id, LogLevel.INFO, "job queued again after a server restart")
+            self.executor.submit(job.id, self._notify)
 
     def get(self, workspace: str, job_id: str) -> Job:
         return self.store.get(workspace, job_id)
 
-    def list(self, workspace: str, limit: int, offset: int = 0) -> tuple[list[Job], int]:
-        return self.store.list(workspace, limit, offset)
+    def list(
+        self, workspace: str, limit: int, offset: int = 0, query: JobQuery | None = None
+    ) -> tuple[list[Job], int]:
+        return self.store.list(workspace, limit, offset, query)
+
+    def logs(
+        self, workspace: str, job_id: str, offset: str | None, level: str, limit: int
+    ) -> tuple[list[LogEntry], bool]:
+        """A page of the job's log entries after the entry whose id is ``offset``, at
+        ``level`` or above; and whether more may follow (always, while the job has not
+        ended: a client polling a running job follows ``next``)."""
+        job = self.store.get(workspace, job_id)
+        after = None
+        if offset:
+            try:
+                after = int(offset)
+            except ValueError:
+                raise InvalidRequest(
+                    f"parameter 'offset': '{offset}' is not the id of a log entry"
+                ) from None
+        entries = self.log_store.page(job.id, after, LogLevel[level.upper()], limit + 1)
+        return entries[:limit], len(entries) > limit or not job.status.finished
 
     def wait(self, workspace: str, job_id: str, timeout: float) -> Job:
         """The job once it has ended, or as it is when ``timeout`` seconds have passed."""
@@ -92,10 +292,18 @@ class JobService:
                 job.id, JobStatus.DISMISSED, message="dismissed", finished=job.finished or now
             ):
                 self.executor.cancel(job.id)
-                self.objects.delete_prefix(results_prefix(job) + "/")
+                self.log_store.add(job.id, LogLevel.WARNING, "job dismissed")
                 self._notify(job.id)
+        # A stopped job is dismissed already but kept its outputs: dismissing removes them.
+        self.objects.delete_prefix(results_prefix(job) + "/")
+        self.store.update(job.id, only_in=[JobStatus.DISMISSED], results={}, size=None)
         return self.store.get(workspace, job_id)
 
-    def _notify(self, _job_id: str) -> None:
+    def _notify(self, job_id: str) -> None:
         with self._ended:
             self._ended.notify_all()
+        if self.on_change is not None:
+            try:
+                self.on_change(job_id)
+            except Exception:
+                log.exception("job %s: a listener of its end failed", job_id)

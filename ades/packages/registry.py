@@ -110,8 +110,9 @@ class ProcessRegistry:
             except InvalidPackage:
                 # Stored while it was valid (an older cwltool?): one such package must not
                 # hide the others; asked for by id, it says what is wrong with it.
-                log.exception("deployed process '%s' of '%s' no longer loads",
-                              deployed.process_id, workspace)
+                log.exception(
+                    "deployed process '%s' of '%s' no longer loads", deployed.process_id, workspace
+                )
         return [processes[process_id] for process_id in sorted(processes)]
 
     def deploy(

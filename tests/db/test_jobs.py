@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy
 
-from ades.db.jobs import JobStore
+from ades.db.jobs import JobStore, make_engine
 from ades.errors import NoSuchJob
 from ades.model import Job, JobStatus
 
@@ -72,3 +73,67 @@ def test_list_pages_newest_first_and_counts(store):
     assert [j.id for j in page] == [jobs[4].id, jobs[3].id]
     page, _ = store.list("ws", limit=2, offset=4)
     assert [j.id for j in page] == [jobs[0].id]
+
+
+def test_list_filters_by_process_status_created_and_duration(store):
+    from datetime import UTC, datetime, timedelta
+
+    from ades.model import JobQuery
+
+    t0 = datetime(2021, 5, 1, tzinfo=UTC)
+    made = []
+    for i in range(6):
+        job = _job(status=JobStatus.SUCCESSFUL if i % 2 else JobStatus.FAILED,
+                   created=t0 + timedelta(hours=i), started=t0 + timedelta(hours=i),
+                   finished=t0 + timedelta(hours=i, seconds=10 * i))
+        job.process_id = "a" if i < 3 else "b"
+        store.add(job)
+        made.append(job)
+    query = JobQuery(process_ids=("b",), statuses=(JobStatus.SUCCESSFUL,))
+    jobs, total = store.list("ws", 10, 0, query)
+    assert total == 2 and [j.id for j in jobs] == [made[5].id, made[3].id]
+    query = JobQuery(created_from=t0 + timedelta(hours=1), created_to=t0 + timedelta(hours=2))
+    assert [j.id for j in store.list("ws", 10, 0, query)[0]] == [made[2].id, made[1].id]
+    query = JobQuery(min_duration=15, max_duration=35)
+    assert {j.id for j in store.list("ws", 10, 0, query)[0]} == {made[2].id, made[3].id}
+
+
+def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE jobs (id VARCHAR(64) PRIMARY KEY, workspace VARCHAR(128) NOT NULL,"
+            " process_id VARCHAR(256) NOT NULL, status VARCHAR(16) NOT NULL, message TEXT NOT"
+            " NULL, progress INTEGER NOT NULL, created DATETIME NOT NULL, started DATETIME,"
+            " finished DATETIME, updated DATETIME NOT NULL, request JSON NOT NULL,"
+            " results JSON NOT NULL)"
+        )
+    store = JobStore(engine)
+    job = _job(title="kept", size=12)
+    store.add(job)
+    got = store.get("ws", job.id)
+    assert (got.title, got.size) == ("kept", 12)
+    indexes = {i["name"] for i in sqlalchemy.inspect(engine).get_indexes("jobs")}
+    assert "ix_jobs_workspace_status_created" in indexes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"process_ids": ("a",)},
+        {"statuses": (JobStatus.FAILED,)},
+        {"statuses": (JobStatus.FAILED, JobStatus.CREATED), "min_duration": 3.0},
+    ],
+)
+def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query):
+    from ades.model import JobQuery
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    store = JobStore(engine)
+    statement = store.listing("ws", JobQuery(**query)).limit(10)
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    assert any("USING INDEX ix_jobs_workspace" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan), plan

@@ -1,0 +1,65 @@
+"""Persistence of job log entries: the server's own events and each line cwltool prints,
+in the database with the jobs, so they are there after a restart. Entry ids increase, which
+is what lets a client ask for "everything after the last entry I have"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, select
+from sqlalchemy.engine import Engine
+
+from ades.db.jobs import aware, metadata, upgrade_schema
+from ades.model import LogEntry, LogLevel, utcnow
+
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+    # A page of one job's entries is a range scan on (job_id, id).
+    Index("ix_job_logs_job_id_id", "job_id", "id"),
+)
+
+
+class LogStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        upgrade_schema(engine)
+
+    def add(self, job_id: str, level: LogLevel, message: str) -> None:
+        self.add_many(job_id, [(level, message)])
+
+    def add_many(self, job_id: str, entries: Iterable[tuple[LogLevel, str]]) -> None:
+        now = utcnow()
+        rows = [
+            {"job_id": job_id, "level": int(level), "time": now, "message": message}
+            for level, message in entries
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(job_logs.insert(), rows)
+
+    def page(self, job_id: str, after: int | None, minimum: LogLevel, limit: int) -> list[LogEntry]:
+        """Up to ``limit`` entries of the job at ``minimum`` severity or above, with ids
+        greater than ``after``, oldest first."""
+        where = [job_logs.c.job_id == job_id, job_logs.c.level >= int(minimum)]
+        if after is not None:
+            where.append(job_logs.c.id > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(job_logs).where(*where).order_by(job_logs.c.id).limit(limit)
+            ).mappings()
+            return [
+                LogEntry(
+                    id=row["id"],
+                    job_id=row["job_id"],
+                    level=LogLevel(row["level"]),
+                    message=row["message"],
+                    time=aware(row["time"]),
+                )
+                for row in rows
+            ]

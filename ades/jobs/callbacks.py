@@ -1,0 +1,81 @@
+"""Callbacks (OGC API - Processes Part 1 ``subscriber``): when a job starts running, succeeds
+or fails, POST its status document (with the results, on success) to the URL the execute
+request gave for that event. Deliveries run on a small pool of their own with retries and
+backoff, so a slow or absent subscriber never holds a job up."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from ades.model import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+# Which subscriber URL hears of which status.
+EVENTS = {
+    JobStatus.RUNNING: "inProgressUri",
+    JobStatus.SUCCESSFUL: "successUri",
+    JobStatus.FAILED: "failedUri",
+}
+
+
+class CallbackSender:
+    def __init__(
+        self,
+        load: Callable[[str], Job],
+        render: Callable[[Job], dict[str, Any]],
+        attempts: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 10.0,
+    ):
+        """``load`` reads a job by id, ``render`` makes the document to POST. A delivery is
+        tried ``attempts`` times, waiting ``backoff`` seconds, then twice that, and so on."""
+        self.load = load
+        self.render = render
+        self.attempts = attempts
+        self.backoff = backoff
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ades-callback")
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._sent: set[tuple[str, str, str]] = set()
+
+    def job_changed(self, job_id: str) -> None:
+        """Tell the job's subscriber, if it has one for the job's status now. Returns at once."""
+        job = self.load(job_id)
+        uri = (job.request.get("subscriber") or {}).get(EVENTS.get(job.status, ""))
+        if not uri or self._closed.is_set():
+            return
+        # The same event may be reported twice (e.g. by a stop and by the executor).
+        key = (job.id, job.status.value, str(job.started))
+        with self._lock:
+            if key in self._sent:
+                return
+            self._sent.add(key)
+        self._pool.submit(self._deliver, uri, self.render(job), job.id)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _deliver(self, uri: str, doc: dict[str, Any], job_id: str) -> None:
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = requests.post(uri, json=doc, timeout=self.timeout)
+                if response.status_code < 400:
+                    return
+                why = f"HTTP {response.status_code}"
+            except requests.RequestException as err:
+                why = str(err)
+            log.info("job %s: callback to %s failed (%s), attempt %d", job_id, uri, why, attempt)
+            if attempt == self.attempts or self._closed.wait(delay):
+                break
+            delay *= 2
+        log.warning("job %s: gave up the callback to %s", job_id, uri)

@@ -1,0 +1,22 @@
+"""The log store on SQLite and PostgreSQL: ids rise, pages follow an offset, levels filter."""
+
+from __future__ import annotations
+
+from ades.db.logs import LogStore
+from ades.model import LogLevel
+from tests.db.test_jobs import store  # noqa: F401  (the fixture, on both databases)
+
+
+def test_pages_after_an_offset_at_a_minimum_level(store):  # noqa: F811
+    logs = LogStore(store.engine)
+    logs.add_many("j1", [(LogLevel.DEBUG, "d"), (LogLevel.INFO, "i"), (LogLevel.ERROR, "e")])
+    logs.add("j2", LogLevel.ERROR, "other job")
+    logs.add("j1", LogLevel.WARNING, "w")
+    everything = logs.page("j1", None, LogLevel.DEBUG, 100)
+    assert [e.message for e in everything] == ["d", "i", "e", "w"]
+    ids = [e.id for e in everything]
+    assert ids == sorted(ids)
+    assert [e.message for e in logs.page("j1", ids[1], LogLevel.DEBUG, 100)] == ["e", "w"]
+    assert [e.message for e in logs.page("j1", None, LogLevel.WARNING, 100)] == ["e", "w"]
+    assert [e.message for e in logs.page("j1", None, LogLevel.DEBUG, 2)] == ["d", "i"]
+    assert everything[0].time.tzinfo is not None

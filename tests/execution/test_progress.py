@@ -1,0 +1,60 @@
+"""Progress read from cwltool's stderr: steps counted in the package, scatter elements
+moving a step part of the way, the number never falling."""
+
+from pathlib import Path
+
+from ades.execution.progress import END, START, StepProgress, count_steps, line_level
+from ades.model import LogLevel
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_count_steps_of_graphs_and_tools():
+    assert count_steps((DATA / "two_steps.cwl").read_text()) == 2
+    assert count_steps((DATA / "scatter.cwl").read_text()) == 2  # outer step + inner step
+    assert count_steps((DATA / "greet.cwl").read_text()) == 1
+    assert count_steps("not: [valid") == 1
+
+
+def test_steps_and_scatter_elements_raise_progress_monotonically():
+    tracker = StepProgress(2)
+    lines = [
+        "INFO [workflow ] start",
+        "INFO [step fetch] start",
+        "INFO [job fetch] /tmp/x$ echo a",
+        "some tool output",
+        "INFO [job fetch] completed success",
+        "INFO [step fetch] completed success",
+        # as cwltool 3.1 logs a scatter: the step "starts" once per element
+        "INFO [workflow ] starting step tile",
+        "INFO [step tile] start",
+        "INFO [job tile] /tmp/a$ echo \\",
+        "INFO [job tile] completed success",
+        "INFO [step tile] start",
+        "INFO [job tile_2] completed success",
+        "INFO [step tile] start",
+        "INFO [job tile_3] completed success",
+        "INFO [step tile] completed success",
+    ]
+    fed = [(line, tracker.feed(line)) for line in lines]
+    readings = [r for _, r in fed if r is not None]
+    elements = [r.progress for line, r in fed if "[job tile" in line and "completed" in line]
+    assert elements[0] < elements[1] < elements[2], elements
+    values = [r.progress for r in readings]
+    assert values == sorted(values)
+    assert values[0] == START and values[-1] == END
+    assert readings[0].message == "running step fetch (1/2)"
+    assert any(r.message == "running step tile (2/2)" for r in readings)
+    assert all("(3/2)" not in r.message for r in readings)
+    assert len(set(values)) >= 4  # scatter elements moved the bar within step tile
+
+
+def test_a_tool_is_done_when_its_job_completes():
+    tracker = StepProgress(1)
+    assert tracker.feed("INFO [job echo] completed success").progress == END
+
+
+def test_line_levels():
+    assert line_level("WARNING [job x] something") is LogLevel.WARNING
+    assert line_level("CRITICAL boom") is LogLevel.ERROR
+    assert line_level("plain tool output") is LogLevel.INFO
