@@ -63,8 +63,10 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     return json_response(status_info(job, urls), 201, headers)
 
 
-# POST /processes/{id}/jobs, the EOEPCA path of the same operation (one operationId per path).
+# The EOEPCA paths of the same operation, POST /processes/{id}/jobs and POST /processes/{id}
+# (one operationId per path).
 create_job = execute
+execute_at_process = execute
 
 
 def list_jobs(

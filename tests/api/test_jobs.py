@@ -379,3 +379,12 @@ def test_the_header_forms_ogc_clients_send_are_understood(live):
     status = live.http.get(r.headers["Location"], headers={"Accept": None})
     assert status.headers["Content-Type"] == "application/json"
     live.wait_for(r.headers["Location"], {"successful"})
+
+
+def test_wps3_executes_at_the_process_url_as_the_eoepca_ades_does(live):
+    """Seed 003's table: POST /{workspace}/wps3/processes/{id} creates a job (201)."""
+    r = live.post("/demo/wps3/processes/echo", json=HELLO, headers=ASYNC)
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"].startswith(live.base + "/demo/wps3/jobs/")
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "successful", done
