@@ -4,13 +4,10 @@ packages linked by href."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from tests.stac_data import http_server
 
 PACKAGES = Path(__file__).resolve().parent / "data" / "packages"
 PART2 = "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/"
@@ -31,21 +28,5 @@ def package(name: str, process_id: str | None = None) -> str:
     return text.replace(f"id: {name}", f"id: {process_id}")
 
 
-@contextmanager
-def http_files(folder: Path) -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1 serving ``folder``; yields its base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
+# Packages are served over HTTP by the same local server as the STAC test data.
+http_files = http_server
