@@ -3,6 +3,7 @@ cwltool's static checks), pick its entry point, and describe that entry as a Pro
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import uuid
@@ -33,6 +34,18 @@ JOB_CONTROL_HINT = "https://ades.dev/cwl#JobControl"
 JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
 SOFTWARE_VERSION_KEYS = ("https://schema.org/softwareVersion", "http://schema.org/softwareVersion")
 DEFAULT_VERSION = "0.0.0"
+
+
+class _OurHintIsKnown(logging.Filter):
+    """schema-salad and cwltool warn about every hint they do not know, ours included, on
+    each load; the ades:JobControl hint is read here, so those warnings are only noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "https://ades.dev/cwl#" not in record.getMessage()
+
+
+for _name in ("salad", "cwltool"):
+    logging.getLogger(_name).addFilter(_OurHintIsKnown())
 
 # cwltool keeps per-version schema caches in module globals; loading two documents at once
 # from different threads (two deploy requests) must not interleave.
