@@ -4,7 +4,9 @@ the one place where the ports meet their implementations."""
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import connexion
@@ -80,6 +82,15 @@ class Server:
         self._closers.clear()
 
 
+def _server_id(data_dir: Path) -> str:
+    """This server's id, kept in its data dir so that it survives restarts: replicas
+    (each with a data dir of its own) sharing one database tell their jobs apart."""
+    path = data_dir / "server-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
 def create_app(settings: Settings) -> Server:
     # First, so that a wrong engine stops the start before anything is started.
     runner = CwltoolRunner(settings.container_engine)
@@ -104,6 +115,7 @@ def create_app(settings: Settings) -> Server:
     )
     objects.ensure_bucket()
 
+    server_id = _server_id(settings.data_dir)
     engine = make_engine(settings.database)
     closers.append(engine.dispose)
     processes = ProcessRegistry(
@@ -131,6 +143,7 @@ def create_app(settings: Settings) -> Server:
         settings.data_dir / "jobs",
         stage_in,
         on_change=callbacks.job_changed,
+        runner_id=server_id,
     )
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
@@ -138,7 +151,7 @@ def create_app(settings: Settings) -> Server:
     links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
     services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
     # Jobs a previous server left queued run now; ones it left running end failed.
-    jobs.recover()
+    jobs.recover(server_id)
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)

@@ -104,6 +104,9 @@ class Job:
     failure: dict[str, Any] | None = None
     # Bytes of the results staged out by the last successful run.
     size: int | None = None
+    # The server that runs (or last ran) the job: after a crash, a server fails only the
+    # running jobs it owned, not those of other replicas on the same database.
+    runner: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine, RowMapping
@@ -52,6 +53,7 @@ jobs = Table(
     Column("title", Text),
     Column("failure", JSON),
     Column("size", BigInteger),
+    Column("runner", String(64)),
     # Job lists are one workspace's jobs newest first, often of one process or status.
     # Each ends with (created, id), the listing order, so a page is read off the index.
     Index("ix_jobs_workspace_created", "workspace", "created", "id"),
@@ -155,6 +157,19 @@ class JobStore:
             ).mappings()
             return [_job(r) for r in rows]
 
+    def running_on(self, runner: str) -> list[Job]:
+        """Jobs left running by ``runner`` (or by a server from before jobs had one)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(
+                    jobs.c.status == JobStatus.RUNNING.value,
+                    or_(jobs.c.runner == runner, jobs.c.runner.is_(None)),
+                )
+                .order_by(jobs.c.created, jobs.c.id)
+            ).mappings()
+            return [_job(r) for r in rows]
+
     def history(self, workspace: str, process_id: str, limit: int) -> list[Job]:
         """The latest successful jobs of a process, newest first: what estimates learn from."""
         with self.engine.connect() as conn:
@@ -238,6 +253,7 @@ def _row(job: Job) -> dict[str, Any]:
         "title": job.title,
         "failure": job.failure,
         "size": job.size,
+        "runner": job.runner,
     }
 
 
@@ -265,4 +281,5 @@ def _job(row: RowMapping) -> Job:
         title=row["title"],
         failure=row["failure"],
         size=row["size"],
+        runner=row["runner"],
     )

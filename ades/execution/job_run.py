@@ -41,6 +41,7 @@ class JobRun:
         work_root: Path,
         stage_in: StageIn | None = None,
         on_change: Callable[[str], None] | None = None,
+        runner_id: str | None = None,
     ):
         self.store = store
         self.logs = logs
@@ -53,6 +54,8 @@ class JobRun:
         self._staging: dict[str, threading.Event] = {}
         # Told the job id when the job starts running (it is told the end by the executor).
         self.on_change = on_change
+        # This server's id, recorded on the jobs it runs.
+        self.runner_id = runner_id
 
     def __call__(self, job_id: str) -> None:
         job = self.store.get_by_id(job_id)
@@ -64,6 +67,7 @@ class JobRun:
             progress=0,
             message="staging in inputs",
             failure=None,
+            runner=self.runner_id,
         ):
             return  # dismissed or stopped while it waited in the queue
         self.logs.add(job_id, LogLevel.INFO, "job started")
@@ -151,7 +155,10 @@ class JobRun:
             self._fail(job.id, f"stage-out failed: {err}", {"category": FailureCategory.STAGE_OUT})
             return
         self.logs.add(job.id, LogLevel.INFO, f"staged out {len(results)} outputs to {prefix}/")
-        if self.store.transition(
+        # The log is complete before the status is final: a client that reads the logs once
+        # it sees the job ended must find its last entry there.
+        self.logs.add(job.id, LogLevel.INFO, "job successful")
+        if not self.store.transition(
             job.id,
             JobStatus.SUCCESSFUL,
             results=results,
@@ -160,8 +167,7 @@ class JobRun:
             message="successful",
             finished=utcnow(),
         ):
-            self.logs.add(job.id, LogLevel.INFO, "job successful")
-        else:
+            self.logs.add(job.id, LogLevel.WARNING, "results discarded: the job was stopped")
             # Dismissed while the outputs were uploading: take them away again.
             if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
                 self.objects.delete_prefix(results_prefix(job) + "/")
@@ -212,13 +218,16 @@ class JobRun:
         )
 
     def _fail(self, job_id: str, message: str, failure: dict[str, Any]) -> None:
-        if self.store.transition(
+        if self.store.get_by_id(job_id).status is not JobStatus.RUNNING:
+            return  # stopped or dismissed meanwhile: that is how it ended
+        # Logged first, for the same reason as success.
+        where = f" in step '{failure['step']}'" if failure.get("step") else ""
+        self.logs.add(
+            job_id, LogLevel.ERROR, f"job failed ({failure['category']}{where}): {message}"
+        )
+        self.store.transition(
             job_id, JobStatus.FAILED, message=message, failure=failure, finished=utcnow()
-        ):
-            where = f" in step '{failure['step']}'" if failure.get("step") else ""
-            self.logs.add(
-                job_id, LogLevel.ERROR, f"job failed ({failure['category']}{where}): {message}"
-            )
+        )
 
 
 def _failure_message(outcome: RunOutcome) -> str:

@@ -220,10 +220,11 @@ class JobService:
         past = self.store.history(workspace, job.process_id, limit=_HISTORY)
         return estimate_from(past) or _no_estimate(job)
 
-    def recover(self) -> None:
-        """After a (re)start: queue the jobs left accepted, and fail the ones left running,
-        as whatever ran them died with the server that ran them."""
-        for job in self.store.with_status([JobStatus.RUNNING]):
+    def recover(self, runner: str) -> None:
+        """After a (re)start of server ``runner``: queue the jobs left accepted, and fail the
+        ones it left running, as whatever ran them died with it. Jobs running on other
+        servers sharing the database are theirs."""
+        for job in self.store.running_on(runner):
             message = (
                 "the server stopped while the job was running; "
                 "start it again (POST on its results) to re-run it"

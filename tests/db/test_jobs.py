@@ -60,6 +60,17 @@ def test_update_only_in_given_statuses(store):
     assert store.get("ws", job.id).progress == 50
 
 
+def test_running_on_gives_the_jobs_a_server_left_running_and_no_others(store):
+    mine, theirs, legacy, queued = _job(), _job(), _job(), _job()
+    for job in (mine, theirs, legacy, queued):
+        store.add(job)
+    store.transition(mine.id, JobStatus.RUNNING, runner="server-a")
+    store.transition(theirs.id, JobStatus.RUNNING, runner="server-b")
+    store.transition(legacy.id, JobStatus.RUNNING)  # from before jobs had a runner
+    assert {j.id for j in store.running_on("server-a")} == {mine.id, legacy.id}
+    assert store.get("ws", mine.id).runner == "server-a"
+
+
 def test_list_pages_newest_first_and_counts(store):
     from datetime import timedelta
 
