@@ -77,10 +77,6 @@ class LogEntry:
     time: datetime
 
 
-def can_transition(old: JobStatus, new: JobStatus) -> bool:
-    return new in TRANSITIONS[old]
-
-
 @dataclass
 class Job:
     id: str
