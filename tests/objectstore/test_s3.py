@@ -46,5 +46,7 @@ def test_presigned_url_downloads_with_plain_http(object_store):
 
 
 def test_ensure_bucket_is_idempotent(object_store):
+    object_store.put_bytes(b"kept", "idem/x.txt")
     object_store.ensure_bucket()
     object_store.ensure_bucket()
+    assert object_store.get_bytes("idem/x.txt") == b"kept"
