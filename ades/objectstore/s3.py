@@ -92,12 +92,17 @@ class S3ObjectStore(ObjectStore):
                 raise KeyError(key) from err
             raise
 
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_keys(self, prefix: str, bucket: str | None = None) -> list[str]:
         keys: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix
-        ):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket or self.bucket, Prefix=prefix
+            ):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _MISSING:
+                raise KeyError(bucket or self.bucket) from err
+            raise
         return sorted(keys)
 
     def delete_prefix(self, prefix: str) -> int:

@@ -63,7 +63,12 @@ def _job_value(parameter: Parameter, value: Any) -> Any:
     if _takes_list(schema):
         # The list is the value itself (a CWL array input); one bare value is a list of one.
         items = value if isinstance(value, list) else [value]
-        _check_occurrences(parameter, len(items) if schema.get("type") == "array" else 1)
+        if schema.get("type") == "array":
+            # The list is one occurrence of the input: a required array given [] is present,
+            # and an empty array is a valid CWL value. Only its length is bounded.
+            _check_occurrences(parameter, len(items), at_least=0)
+        else:
+            _check_occurrences(parameter, 1)
         plain: Any = [_plain(parameter, _unqualified(item)) for item in items]
         if not isinstance(value, list) and schema.get("type") != "array":
             plain = plain[0]
@@ -97,11 +102,10 @@ def _takes_list(schema: Mapping[str, Any]) -> bool:
     return any(_takes_list(member) for member in members)
 
 
-def _check_occurrences(parameter: Parameter, count: int) -> None:
-    if count < parameter.min_occurs:
-        raise InvalidInput(
-            parameter.id, f"expects at least {_values(parameter.min_occurs)}, got {count}"
-        )
+def _check_occurrences(parameter: Parameter, count: int, at_least: int | None = None) -> None:
+    least = parameter.min_occurs if at_least is None else at_least
+    if count < least:
+        raise InvalidInput(parameter.id, f"expects at least {_values(least)}, got {count}")
     if isinstance(parameter.max_occurs, int) and count > parameter.max_occurs:
         raise InvalidInput(
             parameter.id, f"accepts at most {_values(parameter.max_occurs)}, got {count}"

@@ -21,7 +21,6 @@ class DownloadLinks:
         self.objects = objects
         self.public_url = public_url.rstrip("/")
         self.expires = expires
-        self._root = f"s3://{objects.bucket}/"
 
     @staticmethod
     def check(public_url: str, expires: int) -> None:
@@ -34,7 +33,7 @@ class DownloadLinks:
 
     def key_of(self, href: str) -> str | None:
         """The key of ``href`` in the results bucket, or None if it lies elsewhere."""
-        return href[len(self._root) :] if href.startswith(self._root) else None
+        return self.objects.key_of(href)
 
     def href(self, href: str) -> str:
         """A URL for ``href``: objects of the results bucket become downloadable; any other

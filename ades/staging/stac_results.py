@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pystac
 
@@ -188,7 +188,8 @@ class StacResults:
             return self.links.key_of(href)
         if not href:
             return None
-        return posixpath.normpath(posixpath.join(posixpath.dirname(doc_key), href))
+        # A relative href is a URI reference: its escapes stand for the key's characters.
+        return posixpath.normpath(posixpath.join(posixpath.dirname(doc_key), unquote(href)))
 
 
 def _records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

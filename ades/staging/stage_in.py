@@ -21,9 +21,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import pystac
 import requests
@@ -76,6 +76,25 @@ class Fetcher:
                 f"{href}: lies outside workspace '{self.workspace}' in the results bucket"
             )
         return bucket, key
+
+    def list_directory(self, href: str) -> list[str] | None:
+        """The keys under an ``s3://bucket/prefix`` reference, relative to the prefix; None
+        when the reference names an object itself (only a reference ending with ``/`` is
+        always a prefix)."""
+        bucket, key = self._s3(href)
+        try:
+            keys = self.objects.list_keys(key, bucket=bucket)
+        except KeyError:
+            raise StageInError(f"{href}: no such bucket") from None
+        except Exception as err:
+            raise StageInError(f"{href}: {err}") from err
+        if not href.endswith("/") and key in keys:
+            return None
+        folder = key if not key or key.endswith("/") else key + "/"
+        relative = [k[len(folder) :] for k in keys if k.startswith(folder) and k[-1] != "/"]
+        if not relative:
+            raise StageInError(f"{href}: no such object, and no object under it")
+        return relative
 
     def read_bytes(self, href: str) -> bytes:
         if href.startswith("s3://"):
@@ -191,13 +210,37 @@ class _JobStageIn:
         href = value["location"]
         try:
             if value["class"] == "File":
-                path = folder / _file_name(href, "input")
+                path = folder / _file_name(href)
                 self.downloads.append(_Download(href, path, input_id))
                 return {"class": "File", "path": str(path)}
+            if href.startswith("s3://"):
+                keys = self.fetcher.list_directory(href)
+                if keys is not None and CATALOG in keys:
+                    href = href.rstrip("/") + "/" + CATALOG
+                elif keys is not None:
+                    if value.get(ASSETS) is not None:
+                        raise StageInError(f"{href}: 'assets' selects from a STAC catalog, "
+                                           "and no catalog.json lies under this prefix")
+                    return {"class": "Directory",
+                            "path": str(self._plan_plain_directory(href, keys, folder, input_id))}
             self._plan_catalog(href, value.get(ASSETS), folder, input_id)
         except StageInError as err:
             raise StageInError(f"input '{input_id}': {err}") from None
         return {"class": "Directory", "path": str(folder)}
+
+    def _plan_plain_directory(
+        self, href: str, keys: list[str], folder: Path, input_id: str
+    ) -> Path:
+        """An ``s3://`` prefix that is not a STAC catalog is a plain directory: every object
+        under it goes to ``folder/<prefix name>/<its key relative to the prefix>``."""
+        base = href.rstrip("/") + "/"
+        target = folder / _file_name(href.rstrip("/"), fallback="directory")
+        for key in keys:
+            parts = key.split("/")
+            if not all(_usable_name(part) for part in parts):
+                raise StageInError(f"{base}{key}: the key is not a relative file path")
+            self.downloads.append(_Download(base + quote(key), target.joinpath(*parts), input_id))
+        return target
 
     def _plan_catalog(
         self,
@@ -341,9 +384,17 @@ def _s3_parts(href: str) -> tuple[str, str]:
     return parsed.netloc, unquote(parsed.path.lstrip("/"))
 
 
-def _file_name(href: str, fallback: str) -> str:
-    name = PurePosixPath(unquote(urlparse(href).path)).name
-    return _safe(name) if name else _safe(fallback)
+def _file_name(href: str, fallback: str = "input") -> str:
+    """The name a downloaded file keeps: the last segment of its URL, as the tool would have
+    called it (``A%3AGln2Cys`` is ``A:Gln2Cys``); a fallback only when that is no usable
+    file name."""
+    name = unquote(urlparse(href).path).rsplit("/", 1)[-1]
+    return name if _usable_name(name) else fallback
+
+
+def _usable_name(name: str) -> bool:
+    """Whether ``name`` can be one segment of a local path without escaping its folder."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
 
 
 def _safe(name: str) -> str:

@@ -2,13 +2,15 @@
 
 Each output becomes a small record kept with the job:
 - a literal: ``{"value": v}``;
-- a File: uploaded, ``{"href": "s3://…", "type": media type}``;
+- a File: uploaded as ``<output id>/<its name>``, ``{"href": "s3://…", "type": media type}``
+  (names are kept as the tool wrote them: URIs percent-encode them, nothing renames them);
 - a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
   hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
 - a Directory without ``catalog.json`` but with rasters: each raster described by a STAC
   Item made from the raster itself (rio-stac: footprint, bbox, projection, bands; datetime
   from its TIFF tag or else the job), gathered in a catalog, then uploaded as above;
-- any other Directory: uploaded as it is, with type ``application/x-directory``;
+- any other Directory: uploaded as it is under ``<output id>/<its name>/``, with type
+  ``application/x-directory``;
 - an array: a list of the above.
 """
 
@@ -46,18 +48,17 @@ class ObjectStoreStacIO(DefaultStacIO):
     def __init__(self, store: ObjectStore):
         super().__init__()
         self.store = store
-        self._root = f"s3://{store.bucket}/"
 
     def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
-        href = str(source)
-        if href.startswith(self._root):
-            return self.store.get_bytes(href[len(self._root) :]).decode()
+        key = self.store.key_of(str(source))
+        if key is not None:
+            return self.store.get_bytes(key).decode()
         return super().read_text(source, *args, **kwargs)
 
     def write_text(self, dest: Any, txt: str, *args: Any, **kwargs: Any) -> None:
-        href = str(dest)
-        if href.startswith(self._root):
-            self.store.put_bytes(txt.encode(), href[len(self._root) :], JSON)
+        key = self.store.key_of(str(dest))
+        if key is not None:
+            self.store.put_bytes(txt.encode(), key, JSON)
             return
         super().write_text(dest, txt, *args, **kwargs)
 
@@ -92,6 +93,8 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
         folder = _local_path(value)
         if (folder / CATALOG).is_file() or _describe_rasters(folder, name, when):
             return {"href": _put_catalog(folder, store, key), "type": JSON, "stac": True}
+        # The directory keeps the name the tool gave it, as its files keep theirs.
+        key = f"{key}/{folder.name}"
         _put_tree(folder, store, key)
         return {"href": store.uri(key + "/"), "type": DIRECTORY}
     return {"value": value}
@@ -167,7 +170,6 @@ def _put_catalog(folder: Path, store: ObjectStore, key: str) -> str:
     documents keep their layout and relative links, asset hrefs become absolute s3:// URIs
     of the uploaded files, and files the catalog does not mention are uploaded beside it."""
     folder = folder.resolve()
-    target = store.uri(key)
     try:
         catalog = pystac.Catalog.from_file(str(folder / CATALOG))
         objects: list[pystac.STACObject] = [catalog]
@@ -183,10 +185,10 @@ def _put_catalog(folder: Path, store: ObjectStore, key: str) -> str:
         documents.add(local)
         for asset in getattr(obj, "assets", {}).values():
             asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
-        obj.set_self_href(f"{target}/{_inside(local, folder)}")
+        obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))
     _put_tree(folder, store, key, skip=documents)
     catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
-    return f"{target}/{CATALOG}"
+    return store.uri(f"{key}/{CATALOG}")
 
 
 def _uploaded_asset(href: str | None, folder: Path, store: ObjectStore, key: str) -> str | None:

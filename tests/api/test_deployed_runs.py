@@ -82,6 +82,14 @@ def test_graph_package_applies_defaults_to_omitted_inputs(live, snuggs):
     assert results(live, status)["lines"] == ["HI HI"]
 
 
+def test_an_empty_array_scatters_over_nothing(live, snuggs):
+    # [] is a valid value of the required string[] that the workflow scatters over.
+    pid, _ = snuggs
+    status = run(live, pid, {"words": []})
+    assert status["status"] == "successful", status["message"]
+    assert results(live, status)["lines"] == []
+
+
 @pytest.mark.parametrize(
     ("inputs", "named"),
     [

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.api.conftest import Live, poll
+from tests.api.deploying import unique
 from tests.stac_data import download, hanging_item, silent_server, stac_validate
 
 FINISHED = ("successful", "failed", "dismissed")
@@ -135,7 +136,7 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
         collection["links"])
     assets = collection["assets"]
     assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
-                           "listing/assets.txt", "notes/README.txt"}
+                           "listing/assets.txt", "notes/notes/README.txt"}
     band = assets["rasters/scene-B04.tif"]
     assert band["roles"] == ["data"] and "tiff" in band["type"] and band["title"]
     assert _get(band["href"]) == (scene.folder / "scene" / "B04.tif").read_bytes()
@@ -225,3 +226,69 @@ def test_a_literal_output_is_served_as_itself(live):
     assert (text.status_code, text.text) == (200, "plain words")
     assert text.headers["Content-Type"].startswith("text/plain")
     assert live.get(f"{base}/mixedOutput").json() == 7
+
+
+COPY_INTO = """\
+cwlVersion: v1.2
+class: CommandLineTool
+id: PID
+requirements:
+  InlineJavascriptRequirement: {}
+inputs:
+  folder: Directory
+  extra: File
+  name: string
+baseCommand: [bash, -c]
+arguments:
+  - >-
+    mkdir "$(inputs.name)" && cp -r "$(inputs.folder.path)"/* "$(inputs.extra.path)"
+    "$(inputs.name)"/ && ls "$(inputs.folder.path)" > "re:sult"
+outputs:
+  result: {type: Directory, outputBinding: {glob: $(inputs.name)}}
+  log: {type: File, outputBinding: {glob: "re:sult"}}
+"""
+
+
+def test_a_plain_s3_prefix_is_a_directory_and_names_survive_the_round_trip(live):
+    """A Directory given as an s3:// prefix without catalog.json reaches the tool as a folder
+    of its objects; files and folders keep the names the tool wrote (colons, spaces) on S3,
+    and their download links bring them back under those names."""
+    objects = live.server.services.objects
+    for key, body in [("plain-in/run:1/A:Gln2Cys", b"colon\n"),
+                      ("plain-in/run:1/sub dir/deep.txt", b"deep\n")]:
+        objects.put_bytes(body, f"lab/{key}")
+    extra = objects.put_bytes(b"extra\n", "lab/plain-in/x:y.txt")
+    pid = unique("copy-into")
+    r = live.post("/lab/ogc-api/processes", data=COPY_INTO.replace("PID", pid),
+                  headers={"Content-Type": "application/cwl+yaml"})
+    assert r.status_code == 201, r.text
+    r = live.post(f"/lab/ogc-api/processes/{pid}/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"folder": {"href": objects.uri("lab/plain-in/run:1") + "/"},
+                                   "extra": {"href": extra}, "name": "A:Gln2Cys_result"}})
+    assert r.status_code == 201, r.text
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "successful", done["message"]
+    prefix = f"lab/jobs/{done['jobID']}"
+    assert objects.list_keys(prefix + "/") == [
+        f"{prefix}/log/re:sult",
+        f"{prefix}/result/A:Gln2Cys_result/A:Gln2Cys",
+        f"{prefix}/result/A:Gln2Cys_result/sub dir/deep.txt",
+        f"{prefix}/result/A:Gln2Cys_result/x:y.txt",
+    ]
+    results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
+    assert _get(results["log"]["href"]) == b"A:Gln2Cys\nsub dir\n"
+    assert results["log"]["href"].split("?")[0].endswith("/log/re%3Asult")
+    listing = live.http.get(results["result"]["href"]).json()["files"]
+    assert [f["path"] for f in listing] == ["A:Gln2Cys", "sub dir/deep.txt", "x:y.txt"]
+    assert [_get(f["href"]) for f in listing] == [b"colon\n", b"deep\n", b"extra\n"]
+
+
+def test_an_empty_s3_prefix_fails_the_job_naming_the_input(live):
+    objects = live.server.services.objects
+    href = objects.uri("lab/plain-in/nothing-here/")
+    r = live.post("/lab/ogc-api/processes/stac-assets/execution",
+                  headers={"Prefer": "respond-async"}, json={"inputs": {"scene": {"href": href}}})
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "failed"
+    assert done["message"] == (f"stage-in failed: input 'scene': {href}: no such object, "
+                                "and no object under it")

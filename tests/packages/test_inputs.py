@@ -208,9 +208,16 @@ def test_max_occurs_of_an_array_input_is_enforced():
     assert str(error) == "input 'scenes': accepts at most 2 values, got 3"
 
 
-def test_min_occurs_is_enforced(types):
-    error = refused(types, required_of(types) | {"images": []})
-    assert str(error) == "input 'images': expects at least 1 value, got 0"
+def test_an_empty_list_is_a_value_of_a_required_array(types):
+    # [] is a valid CWL array: the input is given, with no items.
+    assert to_job_order(types, required_of(types) | {"images": []})["images"] == []
+
+
+def test_min_occurs_of_repeated_values_is_enforced():
+    shape = cwl_type_to_schema("string")
+    process = process_with(Parameter("band", shape.schema, min_occurs=2, max_occurs=3))
+    error = refused(process, {"band": ["B04"]})
+    assert str(error) == "input 'band': expects at least 2 values, got 1"
 
 
 def test_empty_list_for_an_optional_array_is_fine(types):

@@ -4,6 +4,7 @@ the session's real S3."""
 from __future__ import annotations
 
 import json
+import pathlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -230,3 +231,48 @@ def test_downloads_run_in_parallel_and_no_more_than_the_bound(object_store, tmp_
     # The job's message follows the downloads.
     assert said[0] == "staging in inputs: downloading 6 file(s)"
     assert said[-1] == "staging in inputs: 6 of 6 file(s) downloaded"
+
+
+def test_an_s3_prefix_without_a_catalog_is_a_plain_directory(stage_in, object_store, tmp_path):
+    for key, body in [("plain/run:1/A:Gln2Cys", b"colon"), ("plain/run:1/sub/deep.txt", b"deep"),
+                      ("plain/run:1/with space.txt", b"space"), ("plain/run:10/other", b"no")]:
+        object_store.put_bytes(body, key)
+    bucket = f"s3://{object_store.bucket}"
+    for href in (f"{bucket}/plain/run%3A1/", f"{bucket}/plain/run:1"):
+        order = stage_in({"dir": _directory(href)}, tmp_path / href[-1])
+        staged = order["dir"]
+        assert staged["class"] == "Directory"
+        root = pathlib.Path(staged["path"])
+        # The folder and its files keep the names they have on S3, keys as relative paths.
+        assert root.name == "run:1"
+        assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) \
+            == ["A:Gln2Cys", "sub/deep.txt", "with space.txt"]
+        assert (root / "A:Gln2Cys").read_bytes() == b"colon"
+
+
+def test_an_s3_prefix_holding_a_catalog_is_a_stac_catalog(stage_in, scene, tmp_path):
+    order = stage_in({"scene": _directory(scene.s3 + "/")}, tmp_path)
+    assert [item.id for item in _staged_catalog(order["scene"]).get_items(recursive=True)] \
+        == ["scene"]
+
+
+def test_a_file_keeps_its_name(stage_in, object_store, tmp_path):
+    object_store.put_bytes(b"x", "named/A:Gln2Cys")
+    order = stage_in({"f": {"class": "File", "location": f"s3://{object_store.bucket}/named/A%3AGln2Cys"}},
+                     tmp_path)
+    assert pathlib.Path(order["f"]["path"]).name == "A:Gln2Cys"
+
+
+def test_an_empty_prefix_and_assets_of_a_plain_directory_are_named(
+    stage_in, object_store, tmp_path
+):
+    href = object_store.uri("nothing-here/")
+    with pytest.raises(StageInError) as caught:
+        stage_in({"dir": _directory(href)}, tmp_path)
+    assert str(caught.value) == f"input 'dir': {href}: no such object, and no object under it"
+    object_store.put_bytes(b"x", "plain-assets/a.txt")
+    href = object_store.uri("plain-assets/")
+    with pytest.raises(StageInError) as caught:
+        stage_in({"dir": _directory(href, ["B04"])}, tmp_path)
+    assert str(caught.value) == (f"input 'dir': {href}: 'assets' selects from a STAC catalog, "
+                                 "and no catalog.json lies under this prefix")

@@ -97,9 +97,30 @@ def test_a_plain_directory_is_uploaded_as_it_is(object_store, tmp_path):
     (folder / "sub").mkdir(parents=True)
     (folder / "sub" / "a.txt").write_text("a")
     results = stage_out({"d": _dir(folder)}, object_store, "ws/jobs/j4")
-    assert results["d"] == {"href": f"s3://{object_store.bucket}/ws/jobs/j4/d/",
+    assert results["d"] == {"href": f"s3://{object_store.bucket}/ws/jobs/j4/d/plain/",
                             "type": "application/x-directory"}
-    assert object_store.list_keys("ws/jobs/j4/") == ["ws/jobs/j4/d/sub/a.txt"]
+    assert object_store.list_keys("ws/jobs/j4/") == ["ws/jobs/j4/d/plain/sub/a.txt"]
+
+
+def test_names_are_kept_as_the_tool_wrote_them(object_store, tmp_path):
+    folder = tmp_path / "A:Gln2Cys_result"
+    folder.mkdir()
+    (folder / "A:Gln2Cys").write_text("colon")
+    (folder / "with space #1.txt").write_text("space")
+    (tmp_path / "re:sult").write_text("log")
+    results = stage_out({"d": _dir(folder), "log": _file(tmp_path / "re:sult")}, object_store,
+                        "ws/jobs/j6")
+    assert object_store.list_keys("ws/jobs/j6/") == [
+        "ws/jobs/j6/d/A:Gln2Cys_result/A:Gln2Cys",
+        "ws/jobs/j6/d/A:Gln2Cys_result/with space #1.txt",
+        "ws/jobs/j6/log/re:sult",
+    ]
+    # URIs encode what a URI cannot hold as it is, and read back as the same keys.
+    assert results["d"]["href"] == f"s3://{object_store.bucket}/ws/jobs/j6/d/A:Gln2Cys_result/"
+    assert results["log"]["href"] == f"s3://{object_store.bucket}/ws/jobs/j6/log/re:sult"
+    spaced = object_store.uri("ws/jobs/j6/d/A:Gln2Cys_result/with space #1.txt")
+    assert spaced.endswith("/with%20space%20%231.txt")
+    assert object_store.key_of(spaced) == "ws/jobs/j6/d/A:Gln2Cys_result/with space #1.txt"
 
 
 def test_a_broken_catalog_fails_the_stage_out(object_store, tmp_path):
