@@ -10,29 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
-import uvicorn
+from live_server import running
 
-from ades.app import create_app
 from ades.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 ECHO = REPO / "workspaces" / "demo" / "processes" / "echo.cwl"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bare_cwltool(workdir: Path) -> float:
@@ -63,19 +54,8 @@ def main() -> None:
     runs = max(parser.parse_args().runs, 5)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = create_app(Settings(data_dir=root / "data", workspaces=REPO / "workspaces"))
-        port = free_port()
-        uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-        thread = threading.Thread(target=uv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not uv.started:
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        try:
+        settings = Settings(data_dir=root / "data", workspaces=REPO / "workspaces")
+        with running(settings) as (_, base):
             through_server(base)  # warm-up: first import of the job path
             server_times, bare_times = [], []
             for i in range(runs):
@@ -83,10 +63,6 @@ def main() -> None:
                 bare_dir.mkdir()
                 bare_times.append(bare_cwltool(bare_dir))
                 server_times.append(through_server(base))
-        finally:
-            uv.should_exit = True
-            thread.join(timeout=30)
-            server.close()
     s, b = statistics.median(server_times), statistics.median(bare_times)
     print(f"echo job, {runs} runs each, interleaved")
     for name, median, times in (("bare cwltool CLI", b, bare_times),

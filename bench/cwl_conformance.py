@@ -1,0 +1,512 @@
+"""The official CWL v1.2 conformance tests run through the server's HTTP API, side by side
+with the bare ``cwltool`` CLI on the same tests, outputs compared by ``cwltest.compare``.
+
+    .venv/bin/pip install -e '.[conformance]'        # cwltest
+    CWL_V12_DIR=/path/to/cwl-v1.2 .venv/bin/python bench/cwl_conformance.py
+    .venv/bin/python bench/cwl_conformance.py --cwl-dir ../cwl-v1.2 --tags required --limit 20
+    .venv/bin/python bench/cwl_conformance.py --cwl-dir ../cwl-v1.2 --ids colon_in_paths,cat1
+
+Selection: every test of ``conformance_tests.yaml`` (its ``$import``s included), narrowed by
+``--tags`` (any of them), ``--ids`` and ``--limit``, except those the server cannot be given
+as its configuration stands, each left out with its reason printed:
+- tag ``docker``: the tool needs a container; the server runs with
+  ``ADES_CONTAINER_ENGINE=none`` (and bare cwltool with ``--no-container``, the same);
+- tag ``networkaccess``: the machine may have no network;
+- a job whose File input carries ``secondaryFiles``: an OGC reference is one file;
+- a job with an empty Directory (no file anywhere under it): S3 has no empty prefixes.
+Tests that must fail (``should_fail``) are kept: they pass when the deploy or the execute
+request is refused (4xx) or the job fails, and under cwltool when it exits non-zero.
+
+Through the server, per test: an in-process server (uvicorn, as ``tests/api/conftest.py``
+``serve()``, with its embedded SeaweedFS and a SQLite store) gets the tool packed into one
+self-contained document by ``cwltool --pack`` (a conformance tool often imports others and
+has no id: the entry ``#main`` is renamed ``cwl-<test id>`` so that it can be deployed
+through Part 2, ``POST /cwl/ogc-api/processes``). The job file becomes OGC inputs: every
+File is uploaded to S3 and passed as ``{"href": "s3://…/<its basename>"}``, every Directory
+uploaded (each file under it, relative paths as keys) and passed as ``s3://…/<name>/``,
+literals as they are. The job runs asynchronously through HTTP; its results document is read
+back, each File downloaded under its name, each Directory's files under the directory's name
+(read from its keys, ``…/<output id>/<dir name>/<path>``), and the CWL output object so made
+is compared with the expected one (checksums, sizes, basenames, listings).
+
+Defaults of a packed tool keep their ``file://`` locations in this checkout: the server runs
+on this machine, so they resolve there as they do for cwltool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import requests
+import yaml
+
+try:
+    from cwltest.compare import CompareFail, compare
+    from cwltest.utils import load_and_validate_tests, shortname
+except ImportError:  # pragma: no cover - an optional tool
+    raise SystemExit("cwltest is missing: .venv/bin/pip install -e '.[conformance]'") from None
+
+from live_server import running
+
+from ades.objectstore.s3 import S3ObjectStore
+from ades.settings import Settings
+
+WORKSPACE = "cwl"
+INPUTS_BUCKET = "cwl-conformance-inputs"
+DIRECTORY = "application/x-directory"
+LEFT_OUT_TAGS = {
+    "docker": "needs a container engine (the server runs with ADES_CONTAINER_ENGINE=none)",
+    "networkaccess": "needs network access",
+}
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    reason: str = ""
+
+
+@dataclass
+class Report:
+    server: dict[str, Outcome] = field(default_factory=dict)
+    cwltool: dict[str, Outcome] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def file_path(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
+
+
+def local_of(value: dict[str, Any], base: Path) -> Path | None:
+    """Where a job's File or Directory lies: ``location`` is a URI (``A%3AB`` is ``A:B``),
+    ``path`` a plain path, both relative to the job file."""
+    if value.get("location"):
+        return base / Path(unquote(urlparse(value["location"]).path))
+    if value.get("path"):
+        return base / value["path"]
+    return None
+
+
+# --- selection ----------------------------------------------------------------------------
+
+
+def load_job(test: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    """The job order of a test (empty without a job file) and the folder it is relative to."""
+    if not test.get("job"):
+        return {}, file_path(test["tool"]).parent
+    path = file_path(test["job"])
+    return yaml.safe_load(path.read_text()) or {}, path.parent
+
+
+def why_left_out(test: dict[str, Any]) -> str | None:
+    for tag in test.get("tags", []):
+        if tag in LEFT_OUT_TAGS:
+            return LEFT_OUT_TAGS[tag]
+    job, base = load_job(test)
+    for value in walk(job):
+        if value.get("class") == "File" and value.get("secondaryFiles"):
+            return "a File input with secondaryFiles (an OGC reference is one file)"
+        if value.get("class") == "Directory" and not _has_files(value, base):
+            return "an empty Directory input (S3 has no empty prefixes)"
+    return None
+
+
+def walk(value: Any) -> Any:
+    """Every File and Directory object inside a job value."""
+    if isinstance(value, dict):
+        if value.get("class") in ("File", "Directory"):
+            yield value
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk(item)
+
+
+def _has_files(directory: dict[str, Any], base: Path) -> bool:
+    if "listing" in directory:
+        return any(
+            item.get("class") == "File" or _has_files(item, base)
+            for item in directory["listing"]
+        )
+    local = local_of(directory, base)
+    if local is None:
+        return False
+    return local.is_dir() and any(p.is_file() for p in local.rglob("*"))
+
+
+def select(tests: list[dict[str, Any]], args: argparse.Namespace, report: Report) -> list[dict]:
+    chosen = []
+    ids = set(args.ids.split(",")) if args.ids else None
+    tags = set(args.tags.split(",")) if args.tags else None
+    for test in tests:
+        if ids is not None and test["id"] not in ids:
+            continue
+        if tags is not None and not tags & set(test.get("tags", [])):
+            continue
+        reason = why_left_out(test)
+        if reason:
+            report.left_out[test["id"]] = reason
+            continue
+        chosen.append(test)
+    return chosen[: args.limit] if args.limit else chosen
+
+
+# --- CWL output objects from local files --------------------------------------------------
+
+
+def file_object(path: Path) -> dict[str, Any]:
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: S324 - CWL's checksum
+    stem, dot, ext = path.name.rpartition(".")
+    return {
+        "class": "File",
+        "location": str(path),
+        "path": str(path),
+        "basename": path.name,
+        "nameroot": stem if dot and stem else path.name,
+        "nameext": "." + ext if dot and stem else "",
+        "size": path.stat().st_size,
+        "checksum": f"sha1${sha1}",
+    }
+
+
+def directory_object(path: Path) -> dict[str, Any]:
+    listing = [
+        directory_object(p) if p.is_dir() else file_object(p) for p in sorted(path.iterdir())
+    ]
+    return {
+        "class": "Directory",
+        "location": str(path),
+        "path": str(path),
+        "basename": path.name,
+        "listing": listing,
+    }
+
+
+# --- through the server -------------------------------------------------------------------
+
+
+class ThroughServer:
+    """Deploys, executes and reads back one conformance test through the server's API."""
+
+    def __init__(self, base: str, inputs: S3ObjectStore, scratch: Path, timeout: float):
+        self.base = base
+        self.root = f"{base}/{WORKSPACE}/ogc-api"
+        self.inputs = inputs
+        self.scratch = scratch
+        self.timeout = timeout
+        self.http = requests.Session()
+        self._n = 0
+
+    def run(self, test: dict[str, Any]) -> Outcome:
+        should_fail = bool(test.get("should_fail"))
+        work = self.scratch / re.sub(r"[^A-Za-z0-9_.-]", "_", test["id"])
+        work.mkdir(parents=True, exist_ok=True)
+        pid = "cwl-" + re.sub(r"[^A-Za-z0-9_-]", "-", test["id"])
+        packed = pack(test["tool"])
+        if packed is None:
+            return Outcome(should_fail, "cwltool --pack cannot read the tool")
+        document = packed.replace('"#main"', f'"#{pid}"').replace('"#main/', f'"#{pid}/')
+        self.http.delete(f"{self.root}/processes/{pid}")  # a previous run's, if any
+        r = self.http.post(f"{self.root}/processes", data=document,
+                           headers={"Content-Type": "application/cwl+json"})
+        if r.status_code != 201:
+            return Outcome(should_fail, f"deploy: {r.status_code} {_detail(r)}")
+        try:
+            job, base = load_job(test)
+            inputs = self.ogc_inputs(job, base, f"{pid}/{time.time_ns()}")
+            r = self.http.post(f"{self.root}/processes/{pid}/execution",
+                               json={"inputs": inputs, "response": "document"},
+                               headers={"Prefer": "respond-async"})
+            if r.status_code != 201:
+                return Outcome(should_fail, f"execute: {r.status_code} {_detail(r)}")
+            status = self.wait(r.headers["Location"])
+            if status["status"] != "successful":
+                return Outcome(should_fail, f"job {status['status']}: {status.get('message')}")
+            if should_fail:
+                return Outcome(False, "the job succeeded but the test must fail")
+            results = self.http.get(r.headers["Location"] + "/results").json()
+            actual = {k: self.cwl_value(v, work / "out") for k, v in results.items()}
+            return _compared(test.get("output", {}), actual)
+        finally:
+            self.http.delete(f"{self.root}/processes/{pid}")
+
+    def wait(self, job_url: str) -> dict[str, Any]:
+        end = time.monotonic() + self.timeout
+        while True:
+            status = self.http.get(job_url).json()
+            if status["status"] in ("successful", "failed", "dismissed"):
+                return status
+            if time.monotonic() > end:
+                self.http.delete(job_url)
+                return {"status": "timed out", "message": f"after {self.timeout:g}s"}
+            time.sleep(0.2)
+
+    def ogc_inputs(self, value: Any, base: Path, prefix: str) -> Any:
+        if isinstance(value, list):
+            return [self.ogc_inputs(v, base, prefix) for v in value]
+        if not isinstance(value, dict):
+            return value
+        kind = value.get("class")
+        if kind == "File":
+            return {"href": self.upload_file(value, base, prefix)}
+        if kind == "Directory":
+            return {"href": self.upload_directory(value, base, prefix)}
+        return {k: self.ogc_inputs(v, base, prefix) for k, v in value.items()}
+
+    def _key(self, prefix: str, name: str) -> str:
+        self._n += 1
+        return f"{prefix}/{self._n}/{name}"
+
+    def upload_file(self, value: dict[str, Any], base: Path, prefix: str) -> str:
+        local = local_of(value, base)
+        if local is None:  # a file literal
+            name = value.get("basename") or "literal"
+            return self.inputs.put_bytes(value.get("contents", "").encode(),
+                                         self._key(prefix, name))
+        return self.inputs.put_file(local, self._key(prefix, value.get("basename", local.name)))
+
+    def upload_directory(self, value: dict[str, Any], base: Path, prefix: str) -> str:
+        local = local_of(value, base)
+        if local is not None:
+            key = self._key(prefix, value.get("basename", local.name))
+            for path in sorted(local.rglob("*")):
+                if path.is_file():
+                    self.inputs.put_file(path, f"{key}/{path.relative_to(local).as_posix()}")
+            return self.inputs.uri(key) + "/"
+        key = self._key(prefix, value.get("basename") or "directory")
+        self._put_listing(value.get("listing", []), base, key)
+        return self.inputs.uri(key) + "/"
+
+    def _put_listing(self, listing: list[dict[str, Any]], base: Path, key: str) -> None:
+        for item in listing:
+            local = local_of(item, base)
+            name = item.get("basename") or (local.name if local else "literal")
+            if item.get("class") == "Directory":
+                if local is not None:
+                    for path in sorted(local.rglob("*")):
+                        if path.is_file():
+                            rel = path.relative_to(local).as_posix()
+                            self.inputs.put_file(path, f"{key}/{name}/{rel}")
+                self._put_listing(item.get("listing", []), base, f"{key}/{name}")
+            elif local is not None:
+                self.inputs.put_file(local, f"{key}/{name}")
+            else:
+                self.inputs.put_bytes(item.get("contents", "").encode(), f"{key}/{name}")
+
+    def cwl_value(self, value: Any, into: Path) -> Any:
+        """A results document value as a CWL output object over downloaded files."""
+        if isinstance(value, list):
+            return [self.cwl_value(v, into / str(i)) for i, v in enumerate(value)]
+        if not (isinstance(value, dict) and set(value) == {"href", "type"}):
+            return value
+        if value["type"] == DIRECTORY:
+            listing = self.http.get(value["href"]).json()["files"]
+            name = _directory_name(listing)
+            folder = into / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for item in listing:
+                self._download(item["href"], folder / item["path"])
+            return directory_object(folder)
+        name = unquote(urlparse(value["href"]).path).rsplit("/", 1)[-1]
+        path = into / name
+        self._download(value["href"], path)
+        return file_object(path)
+
+    def _download(self, href: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        r = self.http.get(href)
+        r.raise_for_status()
+        path.write_bytes(r.content)
+
+
+def _directory_name(listing: list[dict[str, Any]]) -> str:
+    """The directory's own name: the key segment before the first file's relative path."""
+    for item in listing:
+        key = unquote(urlparse(item["href"]).path)
+        if key.endswith("/" + item["path"]):
+            return key[: -len(item["path"]) - 1].rsplit("/", 1)[-1]
+    return "directory"
+
+
+def _detail(r: requests.Response) -> str:
+    try:
+        return str(r.json().get("detail", r.text))[:300]
+    except ValueError:
+        return r.text[:300]
+
+
+def _compared(expected: Any, actual: Any) -> Outcome:
+    try:
+        compare(expected, actual)
+    except CompareFail as err:
+        return Outcome(False, " ".join(str(err).split())[:400])
+    return Outcome(True)
+
+
+def pack(tool: str) -> str | None:
+    result = subprocess.run([sys.executable, "-m", "cwltool", "--pack", file_path(tool).as_posix()
+                             + ("#" + tool.split("#", 1)[1] if "#" in tool else "")],
+                            capture_output=True, text=True, env=_env())
+    return result.stdout if result.returncode == 0 else None
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+
+
+# --- bare cwltool --------------------------------------------------------------------------
+
+
+def bare_cwltool(test: dict[str, Any], scratch: Path, timeout: float) -> Outcome:
+    should_fail = bool(test.get("should_fail"))
+    outdir = Path(tempfile.mkdtemp(dir=scratch))
+    tool = file_path(test["tool"]).as_posix()
+    if "#" in test["tool"]:
+        tool += "#" + test["tool"].split("#", 1)[1]
+    command = [sys.executable, "-m", "cwltool", "--no-container", "--disable-js-validation",
+               "--quiet", "--outdir", str(outdir), tool]
+    if test.get("job"):
+        command.append(file_path(test["job"]).as_posix())
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                cwd=file_path(test["tool"]).parent, env=_env())
+    except subprocess.TimeoutExpired:
+        return Outcome(False, f"timed out after {timeout:g}s")
+    if result.returncode != 0:
+        tail = " ".join(result.stderr.strip().splitlines()[-2:])[:300]
+        return Outcome(should_fail, f"exit {result.returncode}: {tail}")
+    if should_fail:
+        return Outcome(False, "exited 0 but the test must fail")
+    try:
+        actual = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return Outcome(False, "no JSON output object")
+    return _compared(test.get("output", {}), actual)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def server_settings(root: Path) -> Settings:
+    """An empty workspace to deploy into; the embedded SeaweedFS; one job at a time."""
+    workspaces = root / "workspaces"
+    (workspaces / WORKSPACE / "processes").mkdir(parents=True)
+    return Settings(data_dir=root / "data", workspaces=workspaces, max_jobs=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cwl-dir", default=os.environ.get("CWL_V12_DIR"),
+                        help="checkout of common-workflow-language/cwl-v1.2 (env CWL_V12_DIR)")
+    parser.add_argument("--tags", help="comma-separated: tests with any of these tags")
+    parser.add_argument("--ids", help="comma-separated test ids")
+    parser.add_argument("--limit", type=int, help="at most this many tests")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds per test and runner")
+    parser.add_argument("--only", choices=["server", "cwltool"], help="run one side only")
+    args = parser.parse_args()
+    if not args.cwl_dir:
+        raise SystemExit("point --cwl-dir or CWL_V12_DIR at a cwl-v1.2 checkout")
+    suite = Path(args.cwl_dir).resolve() / "conformance_tests.yaml"
+    tests, _ = load_and_validate_tests(str(suite))
+    for test in tests:
+        test["id"] = shortname(test["id"])
+    report = Report()
+    chosen = select(tests, args, report)
+    print(f"{len(chosen)} test(s) selected, {len(report.left_out)} left out", flush=True)
+
+    scratch = Path(tempfile.mkdtemp(prefix="cwl-conformance-"))
+    try:
+        if args.only == "cwltool":
+            run_all(chosen, None, scratch, args, report)
+        else:
+            with running(server_settings(scratch / "server")) as (server, base):
+                settings = server.services.settings
+                inputs = S3ObjectStore(server.services.objects.endpoint, settings.s3_access_key,
+                                       settings.s3_secret_key, INPUTS_BUCKET)
+                inputs.ensure_bucket()
+                through = ThroughServer(base, inputs, scratch / "results", args.timeout)
+                run_all(chosen, through, scratch, args, report)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_report(report)
+
+
+def run_all(
+    chosen: list[dict[str, Any]],
+    through: ThroughServer | None,
+    scratch: Path,
+    args: argparse.Namespace,
+    report: Report,
+) -> None:
+    for n, test in enumerate(chosen, start=1):
+        line = f"[{n}/{len(chosen)}] {test['id']}:"
+        if through is not None:
+            try:
+                report.server[test["id"]] = through.run(test)
+            except Exception as err:  # the harness's own trouble: count it, go on
+                traceback.print_exc()
+                report.server[test["id"]] = Outcome(False, f"harness error: {err}")
+            line += f" server {'pass' if report.server[test['id']].passed else 'FAIL'}"
+        if args.only != "server":
+            report.cwltool[test["id"]] = bare_cwltool(test, scratch, args.timeout)
+            line += f" cwltool {'pass' if report.cwltool[test['id']].passed else 'FAIL'}"
+        print(line, flush=True)
+
+
+def _counts(outcomes: dict[str, Outcome]) -> str:
+    passed = sum(o.passed for o in outcomes.values())
+    return f"{passed} passed, {len(outcomes) - passed} failed"
+
+
+def print_report(report: Report) -> None:
+    print()
+    if report.left_out:
+        print(f"Left out ({len(report.left_out)}):")
+        for test_id, reason in report.left_out.items():
+            print(f"  {test_id}: {reason}")
+    if report.server and report.cwltool:
+        both = [t for t in report.server if not report.server[t].passed
+                and not report.cwltool[t].passed]
+        if both:
+            print(f"Failing under both ({len(both)}):")
+            for t in both:
+                print(f"  {t}: cwltool: {report.cwltool[t].reason}")
+        server_only = [t for t in report.server
+                       if not report.server[t].passed and report.cwltool[t].passed]
+        print(f"Pass under cwltool, fail through the server ({len(server_only)}):")
+        for t in server_only:
+            print(f"  {t}: {report.server[t].reason}")
+        cwltool_only = [t for t in report.server
+                        if report.server[t].passed and not report.cwltool[t].passed]
+        if cwltool_only:
+            print(f"Pass through the server, fail under cwltool ({len(cwltool_only)}):")
+            for t in cwltool_only:
+                print(f"  {t}: {report.cwltool[t].reason}")
+    elif report.server:
+        for t, o in report.server.items():
+            if not o.passed:
+                print(f"  {t}: {o.reason}")
+    print()
+    if report.server:
+        print(f"server:  {_counts(report.server)}")
+    if report.cwltool:
+        print(f"cwltool: {_counts(report.cwltool)}")
+
+
+if __name__ == "__main__":
+    main()
