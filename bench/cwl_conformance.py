@@ -13,7 +13,10 @@ as its configuration stands, each left out with its reason printed:
   ``ADES_CONTAINER_ENGINE=none`` (and bare cwltool with ``--no-container``, the same);
 - tag ``networkaccess``: the machine may have no network;
 - a job whose File input carries ``secondaryFiles``: an OGC reference is one file;
-- a job with an empty Directory (no file anywhere under it): S3 has no empty prefixes.
+- a job with an empty Directory (no file anywhere under it): S3 has no empty prefixes;
+- a job with a Directory literal (``listing`` given): the reference to its upload is a
+  Directory by location, and CWL gives such a Directory the listing the tool's
+  ``loadListing`` asks for, not the one the job spelled out.
 Tests that must fail (``should_fail``) are kept: they pass when the deploy or the execute
 request is refused (4xx) or the job fails, and under cwltool when it exits non-zero.
 
@@ -24,10 +27,13 @@ has no id: the entry ``#main`` is renamed ``cwl-<test id>`` so that it can be de
 through Part 2, ``POST /cwl/ogc-api/processes``). The job file becomes OGC inputs: every
 File is uploaded to S3 and passed as ``{"href": "s3://…/<its basename>"}``, every Directory
 uploaded (each file under it, relative paths as keys) and passed as ``s3://…/<name>/``,
-literals as they are. The job runs asynchronously through HTTP; its results document is read
-back, each File downloaded under its name, each Directory's files under the directory's name
-(read from its keys, ``…/<output id>/<dir name>/<path>``), and the CWL output object so made
-is compared with the expected one (checksums, sizes, basenames, listings).
+literals as they are, a File's ``format`` (its namespace prefix expanded) as the reference's
+``format``. Job keys that name no input of the process are dropped: cwltool ignores them,
+the server refuses unknown inputs (400) by design. The job runs asynchronously through HTTP;
+its results document is read back, each File downloaded under its name, each Directory's
+files under the directory's name (the ``name`` of its listing), a File's ``format`` from its
+link, and the CWL output object so made is compared with the expected one (checksums, sizes,
+basenames, listings).
 
 Defaults of a packed tool keep their ``file://`` locations in this checkout: the server runs
 on this machine, so they resolve there as they do for cwltool.
@@ -37,7 +43,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -57,6 +65,7 @@ import yaml
 try:
     from cwltest.compare import CompareFail, compare
     from cwltest.utils import load_and_validate_tests, shortname
+    from cwltool.main import main as cwltool_main
 except ImportError:  # pragma: no cover - an optional tool
     raise SystemExit("cwltest is missing: .venv/bin/pip install -e '.[conformance]'") from None
 
@@ -68,6 +77,8 @@ from ades.settings import Settings
 WORKSPACE = "cwl"
 INPUTS_BUCKET = "cwl-conformance-inputs"
 DIRECTORY = "application/x-directory"
+# The CLI itself: `python -m cwltool` exits 0 whatever happened.
+CWLTOOL = str(Path(sys.executable).parent / "cwltool")
 LEFT_OUT_TAGS = {
     "docker": "needs a container engine (the server runs with ADES_CONTAINER_ENGINE=none)",
     "networkaccess": "needs network access",
@@ -120,6 +131,9 @@ def why_left_out(test: dict[str, Any]) -> str | None:
     for value in walk(job):
         if value.get("class") == "File" and value.get("secondaryFiles"):
             return "a File input with secondaryFiles (an OGC reference is one file)"
+        if value.get("class") == "Directory" and "listing" in value:
+            return ("a Directory literal with its listing: an s3:// reference is a Directory "
+                    "by location, whose listing the tool's loadListing decides")
         if value.get("class") == "Directory" and not _has_files(value, base):
             return "an empty Directory input (S3 has no empty prefixes)"
     return None
@@ -210,6 +224,7 @@ class ThroughServer:
         self.scratch = scratch
         self.timeout = timeout
         self.http = requests.Session()
+        self.namespaces: dict[str, str] = {}
         self._n = 0
 
     def run(self, test: dict[str, Any]) -> Outcome:
@@ -228,7 +243,10 @@ class ThroughServer:
             return Outcome(should_fail, f"deploy: {r.status_code} {_detail(r)}")
         try:
             job, base = load_job(test)
-            inputs = self.ogc_inputs(job, base, f"{pid}/{time.time_ns()}")
+            described = self.http.get(f"{self.root}/processes/{pid}").json()["inputs"]
+            self.namespaces = job.get("$namespaces", {})
+            inputs = self.ogc_inputs({k: v for k, v in job.items() if k in described}, base,
+                                     f"{pid}/{time.time_ns()}")
             r = self.http.post(f"{self.root}/processes/{pid}/execution",
                                json={"inputs": inputs, "response": "document"},
                                headers={"Prefer": "respond-async"})
@@ -263,10 +281,20 @@ class ThroughServer:
             return value
         kind = value.get("class")
         if kind == "File":
-            return {"href": self.upload_file(value, base, prefix)}
+            reference = {"href": self.upload_file(value, base, prefix)}
+            if value.get("format"):
+                reference["format"] = self.expanded(value["format"])
+            return reference
         if kind == "Directory":
             return {"href": self.upload_directory(value, base, prefix)}
         return {k: self.ogc_inputs(v, base, prefix) for k, v in value.items()}
+
+    def expanded(self, iri: str) -> str:
+        """``edam:format_2330`` with the job's ``$namespaces``: the full IRI."""
+        prefix, colon, rest = iri.partition(":")
+        if colon and prefix in self.namespaces:
+            return self.namespaces[prefix] + rest
+        return iri
 
     def _key(self, prefix: str, name: str) -> str:
         self._n += 1
@@ -312,12 +340,14 @@ class ThroughServer:
         """A results document value as a CWL output object over downloaded files."""
         if isinstance(value, list):
             return [self.cwl_value(v, into / str(i)) for i, v in enumerate(value)]
-        if not (isinstance(value, dict) and set(value) == {"href", "type"}):
+        if isinstance(value, dict) and "href" not in value:  # a record
+            return {k: self.cwl_value(v, into / k) for k, v in value.items()}
+        if not isinstance(value, dict):
             return value
         if value["type"] == DIRECTORY:
-            listing = self.http.get(value["href"]).json()["files"]
-            name = _directory_name(listing)
-            folder = into / name
+            directory = self.http.get(value["href"]).json()
+            listing = directory["files"]
+            folder = into / directory["name"]
             folder.mkdir(parents=True, exist_ok=True)
             for item in listing:
                 self._download(item["href"], folder / item["path"])
@@ -325,6 +355,8 @@ class ThroughServer:
         name = unquote(urlparse(value["href"]).path).rsplit("/", 1)[-1]
         path = into / name
         self._download(value["href"], path)
+        if value.get("format"):
+            return {**file_object(path), "format": value["format"]}
         return file_object(path)
 
     def _download(self, href: str, path: Path) -> None:
@@ -332,15 +364,6 @@ class ThroughServer:
         r = self.http.get(href)
         r.raise_for_status()
         path.write_bytes(r.content)
-
-
-def _directory_name(listing: list[dict[str, Any]]) -> str:
-    """The directory's own name: the key segment before the first file's relative path."""
-    for item in listing:
-        key = unquote(urlparse(item["href"]).path)
-        if key.endswith("/" + item["path"]):
-            return key[: -len(item["path"]) - 1].rsplit("/", 1)[-1]
-    return "directory"
 
 
 def _detail(r: requests.Response) -> str:
@@ -359,10 +382,11 @@ def _compared(expected: Any, actual: Any) -> Outcome:
 
 
 def pack(tool: str) -> str | None:
-    result = subprocess.run([sys.executable, "-m", "cwltool", "--pack", file_path(tool).as_posix()
-                             + ("#" + tool.split("#", 1)[1] if "#" in tool else "")],
-                            capture_output=True, text=True, env=_env())
-    return result.stdout if result.returncode == 0 else None
+    """``cwltool --pack``, in this process: a CLI start per test costs more than the test."""
+    out, err = io.StringIO(), io.StringIO()
+    rc = cwltool_main(["--pack", tool], stdout=out, stderr=err,
+                      logger_handler=logging.NullHandler())
+    return out.getvalue() if rc == 0 else None
 
 
 def _env() -> dict[str, str]:
@@ -372,31 +396,43 @@ def _env() -> dict[str, str]:
 # --- bare cwltool --------------------------------------------------------------------------
 
 
-def bare_cwltool(test: dict[str, Any], scratch: Path, timeout: float) -> Outcome:
-    should_fail = bool(test.get("should_fail"))
-    outdir = Path(tempfile.mkdtemp(dir=scratch))
-    tool = file_path(test["tool"]).as_posix()
-    if "#" in test["tool"]:
-        tool += "#" + test["tool"].split("#", 1)[1]
-    command = [sys.executable, "-m", "cwltool", "--no-container", "--disable-js-validation",
-               "--quiet", "--outdir", str(outdir), tool]
-    if test.get("job"):
-        command.append(file_path(test["job"]).as_posix())
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                cwd=file_path(test["tool"]).parent, env=_env())
-    except subprocess.TimeoutExpired:
-        return Outcome(False, f"timed out after {timeout:g}s")
-    if result.returncode != 0:
-        tail = " ".join(result.stderr.strip().splitlines()[-2:])[:300]
-        return Outcome(should_fail, f"exit {result.returncode}: {tail}")
-    if should_fail:
-        return Outcome(False, "exited 0 but the test must fail")
-    try:
-        actual = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return Outcome(False, "no JSON output object")
-    return _compared(test.get("output", {}), actual)
+class BareCwltool:
+    """One test under the cwltool CLI, started in the background so that it runs while the
+    server runs the same test."""
+
+    def __init__(self, test: dict[str, Any], scratch: Path, timeout: float):
+        self.test = test
+        self.timeout = timeout
+        outdir = Path(tempfile.mkdtemp(dir=scratch))
+        tool = file_path(test["tool"]).as_posix()
+        if "#" in test["tool"]:
+            tool += "#" + test["tool"].split("#", 1)[1]
+        command = [CWLTOOL, "--no-container", "--disable-js-validation", "--quiet",
+                   "--outdir", str(outdir), tool]
+        if test.get("job"):
+            command.append(file_path(test["job"]).as_posix())
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, cwd=file_path(test["tool"]).parent,
+                                        env=_env())
+
+    def outcome(self) -> Outcome:
+        should_fail = bool(self.test.get("should_fail"))
+        try:
+            stdout, stderr = self.process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            return Outcome(False, f"timed out after {self.timeout:g}s")
+        if self.process.returncode != 0:
+            tail = " ".join(stderr.strip().splitlines()[-2:])[:300]
+            return Outcome(should_fail, f"exit {self.process.returncode}: {tail}")
+        if should_fail:
+            return Outcome(False, "exited 0 but the test must fail")
+        try:
+            actual = json.loads(stdout)
+        except json.JSONDecodeError:
+            return Outcome(False, "no JSON output object")
+        return _compared(self.test.get("output", {}), actual)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -455,6 +491,7 @@ def run_all(
 ) -> None:
     for n, test in enumerate(chosen, start=1):
         line = f"[{n}/{len(chosen)}] {test['id']}:"
+        bare = BareCwltool(test, scratch, args.timeout) if args.only != "server" else None
         if through is not None:
             try:
                 report.server[test["id"]] = through.run(test)
@@ -462,8 +499,8 @@ def run_all(
                 traceback.print_exc()
                 report.server[test["id"]] = Outcome(False, f"harness error: {err}")
             line += f" server {'pass' if report.server[test['id']].passed else 'FAIL'}"
-        if args.only != "server":
-            report.cwltool[test["id"]] = bare_cwltool(test, scratch, args.timeout)
+        if bare is not None:
+            report.cwltool[test["id"]] = bare.outcome()
             line += f" cwltool {'pass' if report.cwltool[test['id']].passed else 'FAIL'}"
         print(line, flush=True)
 

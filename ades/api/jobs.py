@@ -24,7 +24,7 @@ from ades.api.views import (
 from ades.errors import InvalidRequest, NoSuchOutput
 from ades.jobs.service import results_prefix
 from ades.model import Job, JobQuery, JobStatus, Process
-from ades.staging.stac_results import ResultUrls
+from ades.staging.stac_results import ResultUrls, stored_records
 from ades.staging.stage_out import DIRECTORY
 
 CONFORMANCE = [
@@ -181,7 +181,11 @@ def get_result(
         )
         return json_response(doc)
     if path:
-        raise InvalidRequest(f"output '{outputId}' is not a STAC catalog: it has no 'path'")
+        # One directory of an output holding several (an array, a record).
+        for inner in stored_records(record):
+            if inner.get("type") == DIRECTORY and _inner_path(job, outputId, inner) == path:
+                return json_response(ades.stac_results.directory(inner))
+        raise InvalidRequest(f"output '{outputId}' has no directory or STAC document '{path}'")
     if isinstance(record, dict) and record.get("type") == DIRECTORY:
         return json_response(ades.stac_results.directory(record))
     value = ogc_value(outputId, record, _download(urls, job))
@@ -233,7 +237,16 @@ def _download(urls: Urls, job: Job) -> Download:
 
     def href(output_id: str, record: dict[str, Any]) -> str:
         if record.get("stac") or record.get("type") == DIRECTORY:
-            return result_urls.output(output_id)
+            if job.results.get(output_id) is record:
+                return result_urls.output(output_id)
+            # One directory among several of the output: named by its folder.
+            return result_urls.output(output_id, _inner_path(job, output_id, record))
         return links.href(record["href"])
 
     return href
+
+
+def _inner_path(job: Job, output_id: str, record: dict[str, Any]) -> str:
+    """The folder of a directory inside an output, relative to the output's folder."""
+    key = services().links.key_of(record["href"]) or ""
+    return key.removeprefix(f"{results_prefix(job)}/{output_id}/").rstrip("/")

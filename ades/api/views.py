@@ -244,8 +244,13 @@ def ogc_value(output_id: str, value: Any, href: Download = stored_href) -> Any:
     """One output as the results document shows it: its inline value or a link."""
     if isinstance(value, list):
         return [ogc_value(output_id, v, href) for v in value]
+    if "record" in value:
+        return {k: ogc_value(output_id, v, href) for k, v in value["record"].items()}
     if "href" in value:
-        return {"href": href(output_id, value), "type": value.get("type", JSON)}
+        link = {"href": href(output_id, value), "type": value.get("type", JSON)}
+        if value.get("format"):
+            link["format"] = value["format"]
+        return link
     return value["value"]
 
 
@@ -264,6 +269,8 @@ def wps3_results(job: Job) -> dict[str, Any]:
 def _wps3_value(value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return {"inlineValue": json.dumps([_wps3_value(v) for v in value])}
+    if "record" in value:
+        return {"inlineValue": json.dumps({k: _wps3_value(v) for k, v in value["record"].items()})}
     if value.get("stac"):
         return {"inlineValue": json.dumps({"StacCatalogUri": value["href"]})}
     if "href" in value:

@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ades.errors import InvalidInput, InvalidRequest
 from ades.model import Parameter, Process
+from ades.packages.schema import reference_kind
 
 # Where a File or Directory may come from. Not file://: a client must not make the server
 # read its own disk.
@@ -141,7 +142,13 @@ def _plain(parameter: Parameter, value: Any) -> Any:
             f"expected a reference to a {parameter.kind} (an object with an 'href' URL), "
             f"got {_describe(value)}",
         )
-    href = value["href"]
+    _check_href(parameter, value["href"])
+    if ASSETS in value:
+        _check_asset_selection(parameter, value[ASSETS])
+    return dict(value)
+
+
+def _check_href(parameter: Parameter, href: Any) -> None:
     if not isinstance(href, str) or not href.strip():
         raise InvalidInput(parameter.id, f"has a reference whose href is {_describe(href)}")
     scheme = urlparse(href).scheme
@@ -153,9 +160,6 @@ def _plain(parameter: Parameter, value: Any) -> Any:
             f"has a reference '{href}' with an unsupported scheme '{scheme}' "
             f"(use {', '.join(REFERENCE_SCHEMES)})",
         )
-    if ASSETS in value:
-        _check_asset_selection(parameter, value[ASSETS])
-    return dict(value)
 
 
 def _check_asset_selection(parameter: Parameter, assets: Any) -> None:
@@ -226,13 +230,39 @@ def _to_cwl(parameter: Parameter, value: Any, *, many: bool) -> Any:
     if many:
         return [_to_cwl(parameter, item, many=False) for item in value]
     if parameter.kind in ("File", "Directory") and isinstance(value, Mapping):
-        cwl = {"class": parameter.kind, "location": value["href"]}
-        if ASSETS in value:
-            cwl[ASSETS] = list(value[ASSETS])
-        return cwl
+        return _cwl_reference(parameter.kind, value)
+    if parameter.kind == "literal" and isinstance(value, Mapping | list):
+        return _nested_references(parameter, value, parameter.schema)
     if isinstance(value, float) and value.is_integer() and _wants_integer(parameter.schema):
         # JSON has one number type; cwltool's int check rejects 3.0.
         return int(value)
+    return value
+
+
+def _cwl_reference(kind: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    cwl: dict[str, Any] = {"class": kind, "location": value["href"]}
+    if kind == "File" and isinstance(value.get("format"), str):
+        cwl["format"] = value["format"]
+    if ASSETS in value:
+        cwl[ASSETS] = list(value[ASSETS])
+    return cwl
+
+
+def _nested_references(parameter: Parameter, value: Any, schema: Mapping[str, Any]) -> Any:
+    """A record (or list) value with the references its schema places inside it (a File
+    field of a CWL record) turned into File/Directory objects, their hrefs checked."""
+    kind = reference_kind(schema)
+    if kind is not None and isinstance(value, Mapping) and "href" in value:
+        _check_href(parameter, value["href"])
+        return _cwl_reference(kind, value)
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_nested_references(parameter, v, schema["items"]) for v in value]
+    if isinstance(value, Mapping) and isinstance(schema.get("properties"), Mapping):
+        fields = schema["properties"]
+        return {k: _nested_references(parameter, v, fields.get(k, {})) for k, v in value.items()}
+    for member in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if reference_kind(member) is not None and isinstance(value, Mapping) and "href" in value:
+            return _nested_references(parameter, value, member)
     return value
 
 

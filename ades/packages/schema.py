@@ -74,6 +74,12 @@ def reference_schema(kind: str) -> dict[str, Any]:
         "required": ["href"],
         "properties": dict(REFERENCE_PROPERTIES),
     }
+    if kind == "File":
+        schema["properties"]["format"] = {
+            "type": "string",
+            "format": "uri",
+            "description": "CWL format of the file (an IRI, e.g. an EDAM term)",
+        }
     if kind == "Directory":
         # A directory travels as a STAC catalog: the href points at its catalog.json (or an
         # Item, or a Collection); stage-in fetches it with the assets named here (all if none).
@@ -85,6 +91,17 @@ def reference_schema(kind: str) -> dict[str, Any]:
             "description": "keys of the STAC assets to stage in (default: all)",
         }
     return schema
+
+
+def reference_kind(schema: Mapping[str, Any]) -> str | None:
+    """"File" or "Directory" when ``schema`` is that of a reference (``reference_schema``),
+    else None: how a File nested in a record is told apart from a plain object."""
+    properties = schema.get("properties", {})
+    if schema.get("type") != "object" or schema.get("required") != ["href"]:
+        return None
+    if set(properties) - {"href", "type", "format", "assets"}:
+        return None
+    return "Directory" if "assets" in properties else "File"
 
 
 def default_to_json(default: Any) -> Any:

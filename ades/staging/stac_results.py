@@ -89,7 +89,8 @@ class StacResults:
         return doc
 
     def directory(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A plain Directory output: its files, each with a downloadable href."""
+        """A plain Directory output: its name (as the tool wrote it) and its files, each with
+        a downloadable href."""
         folder = self.links.key_of(record["href"]) or ""
         files = [
             {
@@ -98,8 +99,10 @@ class StacResults:
                 "type": media_type(Path(key)),
             }
             for key in self.objects.list_keys(folder)
+            if not key.endswith("/")  # the marker of an empty directory
         ]
-        return {"type": DIRECTORY, "files": files}
+        name = folder.rstrip("/").rsplit("/", 1)[-1]
+        return {"type": DIRECTORY, "name": name, "files": files}
 
     def collection(self, job: Job, prefix: str, urls: ResultUrls) -> dict[str, Any]:
         """All results of ``job`` (stored under ``prefix``) as one STAC Collection."""
@@ -127,6 +130,8 @@ class StacResults:
             elif record.get("type") == DIRECTORY:
                 folder = self.links.key_of(record["href"]) or ""
                 for key in self.objects.list_keys(folder):
+                    if key.endswith("/"):  # the marker of an empty directory
+                        continue
                     file_type = media_type(Path(key))
                     self._add(assets, prefix, self.objects.uri(key), file_type, ["data"], None)
             elif "href" in record:
@@ -194,9 +199,20 @@ class StacResults:
 
 def _records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for output_id, value in results.items():
-        for record in value if isinstance(value, list) else [value]:
-            if isinstance(record, dict):
-                yield output_id, record
+        for record in stored_records(value):
+            yield output_id, record
+
+
+def stored_records(value: Any) -> Iterator[dict[str, Any]]:
+    """The records of one output's value: itself, or those inside its list or record."""
+    if isinstance(value, list):
+        for item in value:
+            yield from stored_records(item)
+    elif isinstance(value, dict) and "record" in value:
+        for item in value["record"].values():
+            yield from stored_records(item)
+    elif isinstance(value, dict):
+        yield value
 
 
 def _times(item: pystac.Item) -> list[datetime]:

@@ -204,6 +204,8 @@ class _JobStageIn:
         ``self.downloads``. STAC documents are read here, assets only listed."""
         if isinstance(value, list):
             return [self.plan(input_id, v, folder / str(i)) for i, v in enumerate(value)]
+        if isinstance(value, dict) and "class" not in value:  # a record: its File fields
+            return {k: self.plan(input_id, v, folder / _safe(k)) for k, v in value.items()}
         self.check_cancelled()
         if not _remote(value):
             return value
@@ -212,7 +214,10 @@ class _JobStageIn:
             if value["class"] == "File":
                 path = folder / _file_name(href)
                 self.downloads.append(_Download(href, path, input_id))
-                return {"class": "File", "path": str(path)}
+                staged = {"class": "File", "path": str(path)}
+                if "format" in value:
+                    staged["format"] = value["format"]
+                return staged
             if href.startswith("s3://"):
                 keys = self.fetcher.list_directory(href)
                 if keys is not None and CATALOG in keys:
@@ -355,6 +360,8 @@ def has_remote_inputs(job_order: dict[str, Any]) -> bool:
     def remote(value: Any) -> bool:
         if isinstance(value, list):
             return any(remote(v) for v in value)
+        if isinstance(value, dict) and "class" not in value:
+            return any(remote(v) for v in value.values())
         return _remote(value)
 
     return any(remote(v) for v in job_order.values())

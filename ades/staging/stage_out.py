@@ -3,6 +3,7 @@
 Each output becomes a small record kept with the job:
 - a literal: ``{"value": v}``;
 - a File: uploaded as ``<output id>/<its name>``, ``{"href": "s3://…", "type": media type}``
+  and its CWL ``format`` when it has one
   (names are kept as the tool wrote them: URIs percent-encode them, nothing renames them);
 - a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
   hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
@@ -11,7 +12,8 @@ Each output becomes a small record kept with the job:
   from its TIFF tag or else the job), gathered in a catalog, then uploaded as above;
 - any other Directory: uploaded as it is under ``<output id>/<its name>/``, with type
   ``application/x-directory``;
-- an array: a list of the above.
+- an array: a list of the above;
+- a record with File or Directory fields: ``{"record": {field: the above}}``.
 """
 
 from __future__ import annotations
@@ -88,7 +90,10 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
     if isinstance(value, dict) and value.get("class") == "File":
         path = _local_path(value)
         file_type = media_type(path)
-        return {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
+        record = {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
+        if value.get("format"):
+            record["format"] = value["format"]  # the CWL format IRI the tool declared
+        return record
     if isinstance(value, dict) and value.get("class") == "Directory":
         folder = _local_path(value)
         if (folder / CATALOG).is_file() or _describe_rasters(folder, name, when):
@@ -97,7 +102,21 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
         key = f"{key}/{folder.name}"
         _put_tree(folder, store, key)
         return {"href": store.uri(key + "/"), "type": DIRECTORY}
+    if isinstance(value, dict) and _holds_files(value):
+        # A CWL record with File or Directory fields: each field staged like an output.
+        fields = {k: _stage(v, store, f"{key}/{k}", name, when) for k, v in value.items()}
+        return {"record": fields}
     return {"value": value}
+
+
+def _holds_files(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_holds_files(v) for v in value)
+    if isinstance(value, dict):
+        return value.get("class") in ("File", "Directory") or any(
+            _holds_files(v) for v in value.values()
+        )
+    return False
 
 
 def _local_path(value: dict[str, Any]) -> Path:
@@ -122,6 +141,10 @@ def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = froz
         if path.is_file() and path not in skip:
             rel = path.relative_to(folder).as_posix()
             store.put_file(path, f"{key}/{rel}", media_type(path))
+    if not skip and not any(p.is_file() for p in folder.rglob("*")):
+        # An empty directory is still a result: a folder marker (``key/``, as S3 consoles
+        # make them) keeps it, and its name, on S3.
+        store.put_bytes(b"", f"{key}/", DIRECTORY)
 
 
 def _describe_rasters(folder: Path, name: str, when: datetime) -> bool:

@@ -292,3 +292,56 @@ def test_an_empty_s3_prefix_fails_the_job_naming_the_input(live):
     assert done["status"] == "failed"
     assert done["message"] == (f"stage-in failed: input 'scene': {href}: no such object, "
                                 "and no object under it")
+
+
+NESTED_OUTPUTS = """\
+cwlVersion: v1.2
+class: CommandLineTool
+id: PID
+requirements:
+  InlineJavascriptRequirement: {}
+inputs: []
+baseCommand: [bash, -c]
+arguments:
+  - mkdir -p one two && echo 1 > one/a.txt && echo 2 > two/b.txt && echo f > f.txt
+outputs:
+  folders: {type: 'Directory[]', outputBinding: {glob: [one, two]}}
+  pair:
+    type:
+      type: record
+      fields:
+        file: {type: File, outputBinding: {glob: f.txt}}
+        folder: {type: Directory, outputBinding: {glob: one}}
+"""
+
+
+def test_directories_in_an_array_and_files_in_a_record_are_results(live):
+    """Each directory of an array output links to its own listing; a record output with a
+    File and a Directory field is staged out field by field, linked like top-level ones."""
+    pid = unique("nested-outputs")
+    r = live.post("/lab/ogc-api/processes", data=NESTED_OUTPUTS.replace("PID", pid),
+                  headers={"Content-Type": "application/cwl+yaml"})
+    assert r.status_code == 201, r.text
+    r = live.post(f"/lab/ogc-api/processes/{pid}/execution", json={"inputs": {}},
+                  headers={"Prefer": "respond-async"})
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "successful", done["message"]
+    base = f"{live.base}/lab/ogc-api/jobs/{done['jobID']}/results"
+    results = live.http.get(base).json()
+    assert [f["href"] for f in results["folders"]] == [
+        f"{base}/folders?path=0/one", f"{base}/folders?path=1/two"]
+    listings = [live.http.get(f["href"]).json()["files"] for f in results["folders"]]
+    assert [[(f["path"], _get(f["href"])) for f in files] for files in listings] == [
+        [("a.txt", b"1\n")], [("b.txt", b"2\n")]]
+    pair = results["pair"]
+    assert _get(pair["file"]["href"]) == b"f\n"
+    assert pair["folder"]["href"] == f"{base}/pair?path=folder/one"
+    files = live.http.get(pair["folder"]["href"]).json()["files"]
+    assert [(f["path"], _get(f["href"])) for f in files] == [("a.txt", b"1\n")]
+    nothing = live.http.get(f"{base}/folders", params={"path": "2/three"})
+    assert nothing.status_code == 400
+    assert nothing.json()["detail"] == (
+        "output 'folders' has no directory or STAC document '2/three'")
+    collection = live.http.get(base, headers={"Accept": "application/geo+json"}).json()
+    assert set(collection["assets"]) == {"folders/0/one/a.txt", "folders/1/two/b.txt",
+                                         "pair/file/f.txt", "pair/folder/one/a.txt"}

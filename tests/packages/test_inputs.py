@@ -250,3 +250,38 @@ def test_bad_reference_inside_an_array(types):
 def test_a_reference_for_a_literal_input(echo):
     error = refused(echo, {"stringInput": {"href": TIF}})
     assert str(error) == "input 'stringInput': takes a value, not a reference ('href')"
+
+
+RECORD_WITH_FILES = {
+    "type": "record",
+    "fields": {"label": "string", "f1": "File", "f2": "File[]", "d": "Directory?"},
+}
+
+
+def test_references_inside_a_record_become_cwl_files():
+    shape = cwl_type_to_schema(RECORD_WITH_FILES)
+    process = process_with(Parameter("rec", shape.schema))
+    order = to_job_order(process, {"rec": {"label": "x", "f1": {"href": TIF},
+                                           "f2": [{"href": TIF, "format": "http://e.org/f"}],
+                                           "d": {"href": "s3://b/prefix/"}}})
+    assert order["rec"] == {"label": "x", "f1": {"class": "File", "location": TIF},
+                            "f2": [{"class": "File", "location": TIF,
+                                    "format": "http://e.org/f"}],
+                            "d": {"class": "Directory", "location": "s3://b/prefix/"}}
+
+
+def test_a_reference_inside_a_record_is_checked_like_any_other():
+    shape = cwl_type_to_schema(RECORD_WITH_FILES)
+    process = process_with(Parameter("rec", shape.schema))
+    error = refused(process, {"rec": {"label": "x", "f1": {"href": "file:///etc/passwd"},
+                                      "f2": []}})
+    assert str(error) == ("input 'rec': has a reference 'file:///etc/passwd' with an "
+                          "unsupported scheme 'file' (use http, https, s3)")
+
+
+def test_a_file_reference_carries_its_cwl_format():
+    process = process_with(Parameter("seq", cwl_type_to_schema("File").schema, kind="File"))
+    order = to_job_order(process, {"seq": {"href": TIF,
+                                           "format": "http://edamontology.org/format_2330"}})
+    assert order["seq"] == {"class": "File", "location": TIF,
+                            "format": "http://edamontology.org/format_2330"}

@@ -256,11 +256,13 @@ def test_an_s3_prefix_holding_a_catalog_is_a_stac_catalog(stage_in, scene, tmp_p
         == ["scene"]
 
 
-def test_a_file_keeps_its_name(stage_in, object_store, tmp_path):
+def test_a_file_keeps_its_name_and_format(stage_in, object_store, tmp_path):
     object_store.put_bytes(b"x", "named/A:Gln2Cys")
-    order = stage_in({"f": {"class": "File", "location": f"s3://{object_store.bucket}/named/A%3AGln2Cys"}},
+    location = f"s3://{object_store.bucket}/named/A%3AGln2Cys"
+    order = stage_in({"f": {"class": "File", "location": location, "format": "http://e.org/f"}},
                      tmp_path)
     assert pathlib.Path(order["f"]["path"]).name == "A:Gln2Cys"
+    assert order["f"]["format"] == "http://e.org/f"
 
 
 def test_an_empty_prefix_and_assets_of_a_plain_directory_are_named(
@@ -276,3 +278,14 @@ def test_an_empty_prefix_and_assets_of_a_plain_directory_are_named(
         stage_in({"dir": _directory(href, ["B04"])}, tmp_path)
     assert str(caught.value) == (f"input 'dir': {href}: 'assets' selects from a STAC catalog, "
                                  "and no catalog.json lies under this prefix")
+
+
+def test_files_inside_a_record_are_staged_in(stage_in, object_store, tmp_path):
+    object_store.put_bytes(b"in a record", "record/f1.txt")
+    location = f"s3://{object_store.bucket}/record/f1.txt"
+    record = {"label": "x", "f1": {"class": "File", "location": location}}
+    assert has_remote_inputs({"rec": record})
+    order = stage_in({"rec": record}, tmp_path)
+    assert order["rec"]["label"] == "x"
+    assert pathlib.Path(order["rec"]["f1"]["path"]).read_bytes() == b"in a record"
+    assert pathlib.Path(order["rec"]["f1"]["path"]).name == "f1.txt"

@@ -102,6 +102,15 @@ def test_a_plain_directory_is_uploaded_as_it_is(object_store, tmp_path):
     assert object_store.list_keys("ws/jobs/j4/") == ["ws/jobs/j4/d/plain/sub/a.txt"]
 
 
+def test_an_empty_directory_is_kept_as_a_folder_marker(object_store, tmp_path):
+    folder = tmp_path / "a_dir"
+    folder.mkdir()
+    results = stage_out({"d": [_dir(folder)]}, object_store, "ws/jobs/j7")
+    assert results["d"] == [{"href": f"s3://{object_store.bucket}/ws/jobs/j7/d/0/a_dir/",
+                             "type": "application/x-directory"}]
+    assert object_store.list_keys("ws/jobs/j7/") == ["ws/jobs/j7/d/0/a_dir/"]
+
+
 def test_names_are_kept_as_the_tool_wrote_them(object_store, tmp_path):
     folder = tmp_path / "A:Gln2Cys_result"
     folder.mkdir()
