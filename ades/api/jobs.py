@@ -188,7 +188,7 @@ def get_result(
     value = ogc_value(outputId, record, _download(urls, job))
     if isinstance(record, dict) and "href" in record:
         return Response(status=303, headers={"Location": value["href"]})
-    body, media_type = raw_body({outputId: value}, request.headers.get("Accept"), job.id)
+    body, media_type = raw_body({outputId: value}, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
 
 

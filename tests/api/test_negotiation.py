@@ -95,6 +95,8 @@ def _parts(r) -> dict[str, tuple[str, bytes]]:
         ("application/json", "application/json", b'"hello world"'),
         ("text/*;q=0.5, application/json;q=0.4", "text/plain; charset=utf-8", b"hello world"),
         ("image/png, */*;q=0.1", "application/json", b'"hello world"'),
+        # Asked for several outputs' envelope, the one non-null output comes as itself.
+        ("multipart/related", "application/json", b'"hello world"'),
     ],
 )
 def test_sync_raw_answers_in_the_type_accept_prefers(live, accept, content_type, body):
