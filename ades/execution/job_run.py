@@ -123,7 +123,7 @@ class JobRun:
                 entry,
                 job_order,
                 workdir,
-                on_log=lambda line: self._cwltool_line(job.id, tracker, lines, line),
+                on_log=lambda message: self._cwltool_message(job.id, tracker, lines, message),
             )
         finally:
             lines.close()
@@ -203,11 +203,11 @@ class JobRun:
             return None  # dismissed while the inputs were downloading
         return staged
 
-    def _cwltool_line(
-        self, job_id: str, tracker: StepProgress, lines: LogBuffer, line: str
+    def _cwltool_message(
+        self, job_id: str, tracker: StepProgress, lines: LogBuffer, message: str
     ) -> None:
-        lines.add(line_level(line), line)
-        reading = tracker.feed(line)
+        lines.add(line_level(message), message)
+        reading = tracker.feed(message)
         if reading is not None:
             self._progress(job_id, reading.progress, reading.message)
 

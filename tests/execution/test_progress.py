@@ -54,6 +54,30 @@ def test_a_tool_is_done_when_its_job_completes():
     assert tracker.feed("INFO [job echo] completed success").progress == END
 
 
+def test_a_lone_tool_moves_when_it_starts_and_says_what_runs():
+    tracker = StepProgress(1)
+    assert tracker.feed("INFO Resolved 'echo.cwl' to 'file:///x/echo.cwl'") is None
+    # cwltool's command record spans lines: the command, then one argument per line.
+    started = tracker.feed("INFO [job echo] /tmp/out-x$ sh \\\n    -c \\\n    'sleep 3'")
+    assert START < started.progress < END
+    assert started.message == "running tool echo"
+    assert tracker.feed("a line the tool printed") is None
+    done = tracker.feed("INFO [job echo] completed success")
+    assert (done.progress, done.message) == (END, "finished tool echo")
+
+
+def test_a_workflow_step_command_is_not_taken_for_a_lone_tool():
+    tracker = StepProgress(2)
+    tracker.feed("INFO [workflow ] start")
+    assert tracker.feed("INFO [job fetch] /tmp/x$ echo a") is None
+    assert tracker.progress == START
+
+
+def test_the_level_of_a_message_is_that_of_its_first_line():
+    assert line_level("WARNING Workflow checker warning:\nINFO-looking detail") is LogLevel.WARNING
+    assert line_level("ERROR Workflow error:\nInvalid job input record:") is LogLevel.ERROR
+
+
 def test_line_levels():
     assert line_level("WARNING [job x] something") is LogLevel.WARNING
     assert line_level("CRITICAL boom") is LogLevel.ERROR
