@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> Server:
         callback_document,
         attempts=settings.callback_attempts,
         backoff=settings.callback_backoff,
+        logs=logs,
     )
     closers.append(callbacks.close)
     stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
