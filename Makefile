@@ -12,8 +12,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make run PORT=8080 HOST=0.0.0.0` listens there; without them ADES_PORT and ADES_HOST
+# apply, else 127.0.0.1:8000.
 run: $(STAMP)
-	$(BIN)/ades serve --workspaces workspaces
+	$(BIN)/ades serve --workspaces workspaces $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	$(BIN)/ruff check ades tests bench
