@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.deploying import CWL_YAML, package, unique
+from tests.ogc_documents import validate
 
 ROOTS = ["ogc-api", "wps3"]
 
@@ -16,6 +17,7 @@ def test_root_lists_the_workspaces_and_links_their_roots(live):
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("application/json")
     doc = r.json()
+    validate(doc, "rootDocument")
     workspaces = {ws["id"]: ws for ws in doc["workspaces"]}
     assert set(workspaces) == {"demo", "lab", "strict"}
     for name, ws in workspaces.items():
