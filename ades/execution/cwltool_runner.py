@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ades
 from ades.execution.runner import CwlRunner, RunOutcome
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,12 @@ def _child_env() -> dict[str, str]:
     env["ADES_SERVER_PID"] = str(os.getpid())
     env["PATH"] = os.pathsep.join(
         [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])]
+    )
+    # The child imports ades (for the hint filter) from the workdir, where a server started
+    # from a source checkout without installing would not find it. cwltool passes tools
+    # no PYTHONPATH, so theirs stays untouched.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(ades.__file__).resolve().parents[1]), *filter(None, [env.get("PYTHONPATH")])]
     )
     return env
 
