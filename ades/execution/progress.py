@@ -32,7 +32,7 @@ _LEVELS = {
 }
 
 
-def line_level(message: str) -> LogLevel:
+def message_level(message: str) -> LogLevel:
     """The level of a cwltool message; a tool's own output counts as info."""
     record = _RECORD.match(message)
     return _LEVELS[record.group(1)] if record else LogLevel.INFO

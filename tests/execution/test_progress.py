@@ -3,7 +3,7 @@ moving a step part of the way, the number never falling."""
 
 from pathlib import Path
 
-from ades.execution.progress import END, START, StepProgress, count_steps, line_level
+from ades.execution.progress import END, START, StepProgress, count_steps, message_level
 from ades.model import LogLevel
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -74,11 +74,12 @@ def test_a_workflow_step_command_is_not_taken_for_a_lone_tool():
 
 
 def test_the_level_of_a_message_is_that_of_its_first_line():
-    assert line_level("WARNING Workflow checker warning:\nINFO-looking detail") is LogLevel.WARNING
-    assert line_level("ERROR Workflow error:\nInvalid job input record:") is LogLevel.ERROR
+    warning = "WARNING Workflow checker warning:\nINFO-looking detail"
+    assert message_level(warning) is LogLevel.WARNING
+    assert message_level("ERROR Workflow error:\nInvalid job input record:") is LogLevel.ERROR
 
 
-def test_line_levels():
-    assert line_level("WARNING [job x] something") is LogLevel.WARNING
-    assert line_level("CRITICAL boom") is LogLevel.ERROR
-    assert line_level("plain tool output") is LogLevel.INFO
+def test_message_levels():
+    assert message_level("WARNING [job x] something") is LogLevel.WARNING
+    assert message_level("CRITICAL boom") is LogLevel.ERROR
+    assert message_level("plain tool output") is LogLevel.INFO
