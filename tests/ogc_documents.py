@@ -50,6 +50,8 @@ def _results(document: dict[str, Any]) -> None:
 # name → (how the OGC client reads it, the component of our contract it must match)
 DOCUMENTS: dict[str, tuple[Any, str | None]] = {
     "landingPage": (LandingPage.from_dict, "LandingPage"),
+    # The server's own root: a landing page that also lists the workspaces.
+    "rootDocument": (LandingPage.from_dict, "RootDocument"),
     "confClasses": (ConfClasses.from_dict, "ConfClasses"),
     "processList": (ProcessList.from_dict, "ProcessList"),
     "processSummary": (ProcessSummary.from_dict, None),

@@ -227,7 +227,11 @@ def test_dismiss_running_job_kills_its_processes(live):
     validate(d.json(), "statusInfo.yaml")
     assert d.json()["status"] == "dismissed"
     poll(lambda: _processes_in(workdir), lambda procs: not procs, deadline=30)
-    assert live.get(f"/lab/ogc-api/jobs/{job_id}").json()["status"] == "dismissed"
+    # The job stays readable (as the README says): only its results are gone.
+    status = live.get(f"/lab/ogc-api/jobs/{job_id}")
+    assert status.status_code == 200
+    assert status.json()["status"] == "dismissed"
+    assert live.get(f"/lab/ogc-api/jobs/{job_id}/logs").status_code == 200
     gone = live.get(f"/lab/ogc-api/jobs/{job_id}/results")
     assert gone.status_code == 404
     assert gone.json()["type"] == OGC1 + "no-such-job"
