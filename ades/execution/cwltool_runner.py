@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import ades
 from ades.execution.runner import CwlRunner, RunOutcome
 
@@ -61,6 +63,25 @@ sys.exit(run())
 _EARLY_CANCELS_KEPT = 1024
 
 
+def declares_formats(package: Path) -> bool:
+    """Whether a parameter of the package (any process of it) declares a ``format``."""
+    try:
+        document = yaml.safe_load(package.read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            if "format" in node and ("type" in node or "id" in node):
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return walk(document)
+
+
 class CwltoolRunner(CwlRunner):
     def __init__(
         self,
@@ -72,9 +93,11 @@ class CwltoolRunner(CwlRunner):
         """``container_engine``: "none", "docker", "podman" or "singularity". ``kill_grace``:
         seconds a cancelled run gets between SIGTERM and SIGKILL (cwltool uses them to kill
         its containers). ``stderr_lines``: how much of a failed tool's stderr is kept.
-        ``fetch_schemas``: download the package's ``$schemas`` on every run; off by default
-        because it costs a network round trip (or an offline failure) per run and only serves
-        ``format`` subclass checks; identical formats still match without it."""
+        ``fetch_schemas``: download the package's ``$schemas`` on every run. Off by default
+        it costs a network round trip (or an offline failure) per run and only serves
+        ``format`` checks, so a package's ``$schemas`` are still read when one of its
+        parameters declares a ``format`` (an ontology decides whether a subclass matches),
+        as cwltool would, and skipped otherwise (schema.org in EO packages)."""
         if container_engine not in CONTAINER_FLAGS:
             raise ValueError(
                 f"unknown container engine {container_engine!r}; "
@@ -105,7 +128,7 @@ class CwltoolRunner(CwlRunner):
             # quote it; without it a failed step's files vanish with its temporary outdir.
             "--log-dir", str(workdir / "logs"),
         ]  # fmt: skip
-        if not self.fetch_schemas:
+        if not self.fetch_schemas and not declares_formats(package):
             flags.append("--skip-schemas")
         if self.container_engine == "none":
             # Tools run `python3` and friends from the server's environment; inside a

@@ -131,7 +131,9 @@ def _plain(parameter: Parameter, value: Any) -> Any:
     """One value in the JSON form its schema describes: for a File or Directory a reference
     object (a bare URL string is accepted as its href), checked to point somewhere usable."""
     if parameter.kind not in ("File", "Directory"):
-        if isinstance(value, Mapping) and "href" in value and "href" not in _properties(parameter):
+        if isinstance(value, Mapping) and "href" in value and not _takes_reference(
+            parameter.schema
+        ):
             raise InvalidInput(parameter.id, "takes a value, not a reference ('href')")
         return value
     if isinstance(value, str):
@@ -179,8 +181,12 @@ def _check_asset_selection(parameter: Parameter, assets: Any) -> None:
         )
 
 
-def _properties(parameter: Parameter) -> Mapping[str, Any]:
-    return parameter.schema.get("properties", {})
+def _takes_reference(schema: Mapping[str, Any]) -> bool:
+    """Whether a value of ``schema`` may be an object with an href: a File or Directory
+    member of a union, CWL's Any (which takes Files), a record with an href field."""
+    if not schema or "href" in schema.get("properties", {}):
+        return True
+    return any(_takes_reference(m) for m in schema.get("anyOf", []) + schema.get("oneOf", []))
 
 
 def _validate(parameter: Parameter, value: Any, schema: Mapping[str, Any], where: str = "") -> None:
@@ -252,9 +258,15 @@ def _nested_references(parameter: Parameter, value: Any, schema: Mapping[str, An
     """A record (or list) value with the references its schema places inside it (a File
     field of a CWL record) turned into File/Directory objects, their hrefs checked."""
     kind = reference_kind(schema)
+    if not schema and isinstance(value, Mapping) and "href" in value and set(value) <= {
+        "href", "type", "format"
+    }:
+        kind = "File"  # CWL's Any takes Files: a bare reference is one
     if kind is not None and isinstance(value, Mapping) and "href" in value:
         _check_href(parameter, value["href"])
         return _cwl_reference(kind, value)
+    if isinstance(value, list) and not schema:
+        return [_nested_references(parameter, v, schema) for v in value]
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         return [_nested_references(parameter, v, schema["items"]) for v in value]
     if isinstance(value, Mapping) and isinstance(schema.get("properties"), Mapping):

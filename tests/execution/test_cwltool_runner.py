@@ -245,3 +245,16 @@ def test_the_command_line_follows_the_container_engine(tmp_path: Path) -> None:
     assert "--preserve-environment" not in podman  # the host's PATH means nothing in there
     with pytest.raises(ValueError, match="unknown container engine 'lxc'"):
         CwltoolRunner(container_engine="lxc")
+
+
+def test_schemas_are_read_only_for_a_package_that_declares_formats(tmp_path: Path) -> None:
+    plain = DATA / "greet.cwl"
+    assert "--skip-schemas" in CwltoolRunner().command(plain, None, tmp_path)
+    formats = tmp_path / "formats.cwl"
+    formats.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\n$namespaces: {edam: http://edamontology.org/}\n"
+        "$schemas: [EDAM.owl]\ninputs:\n  seq: {type: File, format: edam:format_2330}\n"
+        "outputs: []\nbaseCommand: 'true'\n"
+    )
+    # A subclass of the declared format matches only through the ontology in $schemas.
+    assert "--skip-schemas" not in CwltoolRunner().command(formats, None, tmp_path)

@@ -285,3 +285,13 @@ def test_a_file_reference_carries_its_cwl_format():
                                            "format": "http://edamontology.org/format_2330"}})
     assert order["seq"] == {"class": "File", "location": TIF,
                             "format": "http://edamontology.org/format_2330"}
+
+
+@pytest.mark.parametrize("cwl_type", ["Any", ["null", "File", "string"]])
+def test_a_reference_for_any_or_a_union_with_file_is_a_file(cwl_type):
+    process = process_with(Parameter("bar", cwl_type_to_schema(cwl_type).schema, min_occurs=0))
+    assert to_job_order(process, {"bar": {"href": TIF}}) == {
+        "bar": {"class": "File", "location": TIF}}
+    assert to_job_order(process, {"bar": "words"}) == {"bar": "words"}
+    error = refused(process, {"bar": {"href": "file:///etc/passwd"}})
+    assert "unsupported scheme 'file'" in str(error)
