@@ -131,6 +131,9 @@ class Parameter:
     # The CWL kind of value, for staging: "File", "Directory" or "literal".
     kind: str = "literal"
     default: Any = None
+    # CWL secondaryFiles patterns of a File input (".bai", "^.fai", ".tbi?": optional),
+    # fetched from beside the file at stage-in; expressions are left to cwltool.
+    secondary_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ as its configuration stands, each left out with its reason printed:
 - tag ``docker``: the tool needs a container; the server runs with
   ``ADES_CONTAINER_ENGINE=none`` (and bare cwltool with ``--no-container``, the same);
 - tag ``networkaccess``: the machine may have no network;
-- a job whose File input carries ``secondaryFiles``: an OGC reference is one file;
 - a job with an empty Directory (no file anywhere under it): S3 has no empty prefixes;
+- a job that carries ``cwl:requirements``: an execute request has inputs, not requirements;
 - a job with a Directory literal (``listing`` given): the reference to its upload is a
   Directory by location, and CWL gives such a Directory the listing the tool's
   ``loadListing`` asks for, not the one the job spelled out.
@@ -24,16 +24,19 @@ Through the server, per test: an in-process server (uvicorn, as ``tests/api/conf
 ``serve()``, with its embedded SeaweedFS and a SQLite store) gets the tool packed into one
 self-contained document by ``cwltool --pack`` (a conformance tool often imports others and
 has no id: the entry ``#main`` is renamed ``cwl-<test id>`` so that it can be deployed
-through Part 2, ``POST /cwl/ogc-api/processes``). The job file becomes OGC inputs: every
-File is uploaded to S3 and passed as ``{"href": "s3://…/<its basename>"}``, every Directory
-uploaded (each file under it, relative paths as keys) and passed as ``s3://…/<name>/``,
-literals as they are, a File's ``format`` (its namespace prefix expanded) as the reference's
-``format``. Job keys that name no input of the process are dropped: cwltool ignores them,
-the server refuses unknown inputs (400) by design. The job runs asynchronously through HTTP;
-its results document is read back, each File downloaded under its name, each Directory's
-files under the directory's name (the ``name`` of its listing), a File's ``format`` from its
-link, and the CWL output object so made is compared with the expected one (checksums, sizes,
-basenames, listings).
+through Part 2, ``POST /cwl/ogc-api/processes``; a tool that stands alone is deployed as
+written, with ``id: cwl-<test id>`` added, since packing rewrites numbers). The job file
+becomes OGC inputs: every File is uploaded to S3 and passed as ``{"href": "s3://…/<its
+basename>"}``, every Directory uploaded (each file under it, relative paths as keys) and
+passed as ``s3://…/<name>/``, literals as they are (a File's secondary files, listed or
+lying beside it, uploaded beside it: the server fetches them by the tool's patterns), a
+File's ``format`` (its namespace prefix expanded) as the reference's ``format``. Job keys
+that name no input of the process are dropped: cwltool ignores them, the server refuses
+unknown inputs (400) by design. The job runs asynchronously through HTTP; its results
+document is read back, each File downloaded under its name, each Directory's files under the
+directory's name (the ``name`` of its listing), a File's ``format`` and ``secondaryFiles``
+from its link, and the CWL output object so made is compared with the expected one
+(checksums, sizes, basenames, listings).
 
 Defaults of a packed tool keep their ``file://`` locations in this checkout: the server runs
 on this machine, so they resolve there as they do for cwltool.
@@ -128,9 +131,9 @@ def why_left_out(test: dict[str, Any]) -> str | None:
         if tag in LEFT_OUT_TAGS:
             return LEFT_OUT_TAGS[tag]
     job, base = load_job(test)
+    if "cwl:requirements" in job:
+        return "the job carries cwl:requirements (an execute request carries inputs only)"
     for value in walk(job):
-        if value.get("class") == "File" and value.get("secondaryFiles"):
-            return "a File input with secondaryFiles (an OGC reference is one file)"
         if value.get("class") == "Directory" and "listing" in value:
             return ("a Directory literal with its listing: an s3:// reference is a Directory "
                     "by location, whose listing the tool's loadListing decides")
@@ -232,13 +235,16 @@ class ThroughServer:
         work = self.scratch / re.sub(r"[^A-Za-z0-9_.-]", "_", test["id"])
         work.mkdir(parents=True, exist_ok=True)
         pid = "cwl-" + re.sub(r"[^A-Za-z0-9_-]", "-", test["id"])
-        packed = pack(test["tool"])
-        if packed is None:
-            return Outcome(should_fail, "cwltool --pack cannot read the tool")
-        document = packed.replace('"#main"', f'"#{pid}"').replace('"#main/', f'"#{pid}/')
+        document, media_type = as_written(test["tool"], pid), "application/cwl+yaml"
+        if document is None:
+            packed = pack(test["tool"])
+            if packed is None:
+                return Outcome(should_fail, "cwltool --pack cannot read the tool")
+            document = packed.replace('"#main"', f'"#{pid}"').replace('"#main/', f'"#{pid}/')
+            media_type = "application/cwl+json"
         self.http.delete(f"{self.root}/processes/{pid}")  # a previous run's, if any
         r = self.http.post(f"{self.root}/processes", data=document,
-                           headers={"Content-Type": "application/cwl+json"})
+                           headers={"Content-Type": media_type})
         if r.status_code != 201:
             return Outcome(should_fail, f"deploy: {r.status_code} {_detail(r)}")
         try:
@@ -306,7 +312,19 @@ class ThroughServer:
             name = value.get("basename") or "literal"
             return self.inputs.put_bytes(value.get("contents", "").encode(),
                                          self._key(prefix, name))
-        return self.inputs.put_file(local, self._key(prefix, value.get("basename", local.name)))
+        key = self._key(prefix, value.get("basename", local.name))
+        folder = key.rsplit("/", 1)[0]
+        # Secondary files go beside the primary, where the server looks for them by the
+        # tool's patterns: those the job lists, and the siblings cwltool would find (the
+        # files next to it whose name starts the same, up to the first dot).
+        siblings = [local_of(v, base) for v in value.get("secondaryFiles", [])]
+        stem = local.name.split(".")[0]
+        siblings += [p for p in local.parent.iterdir()
+                     if p.is_file() and p != local and p.name.split(".")[0] == stem][:20]
+        for sibling in siblings:
+            if sibling is not None and sibling.is_file():
+                self.inputs.put_file(sibling, f"{folder}/{sibling.name}")
+        return self.inputs.put_file(local, key)
 
     def upload_directory(self, value: dict[str, Any], base: Path, prefix: str) -> str:
         local = local_of(value, base)
@@ -355,9 +373,12 @@ class ThroughServer:
         name = unquote(urlparse(value["href"]).path).rsplit("/", 1)[-1]
         path = into / name
         self._download(value["href"], path)
+        cwl = file_object(path)
         if value.get("format"):
-            return {**file_object(path), "format": value["format"]}
-        return file_object(path)
+            cwl["format"] = value["format"]
+        if value.get("secondaryFiles"):
+            cwl["secondaryFiles"] = [self.cwl_value(v, into) for v in value["secondaryFiles"]]
+        return cwl
 
     def _download(self, href: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -379,6 +400,27 @@ def _compared(expected: Any, actual: Any) -> Outcome:
     except CompareFail as err:
         return Outcome(False, " ".join(str(err).split())[:400])
     return Outcome(True)
+
+
+# What makes a tool lean on other files (or on its own path): those go through --pack.
+_REFERS = re.compile(r"\$import|\$include|\$schemas|\$mixin|^\s*(-\s*)?(run|location|path)\s*:",
+                     re.MULTILINE)
+
+
+def as_written(tool: str, pid: str) -> str | None:
+    """The tool's own YAML with the entry id ``pid``, when it stands alone: packing goes
+    through JSON, which rewrites numbers (``1.23e5`` becomes ``123000.0``) that the tool may
+    print. None when it refers to other files, has an id, or is a fragment of a document."""
+    if "#" in tool:
+        return None
+    text = file_path(tool).read_text()
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, dict) or "id" in document or _REFERS.search(text):
+        return None
+    return f"id: {pid}\n{text}"
 
 
 def pack(tool: str) -> str | None:

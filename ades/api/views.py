@@ -226,6 +226,10 @@ def ogc_value(output_id: str, value: Any, href: Download = stored_href) -> Any:
         link = {"href": href(output_id, value), "type": value.get("type", JSON)}
         if value.get("format"):
             link["format"] = value["format"]
+        if value.get("secondaryFiles"):
+            link["secondaryFiles"] = [
+                ogc_value(output_id, v, href) for v in value["secondaryFiles"]
+            ]
         return link
     return value["value"]
 

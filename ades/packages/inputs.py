@@ -20,6 +20,8 @@ REFERENCE_SCHEMES = ("http", "https", "s3")
 # A Directory reference to STAC may name the assets to stage in: {"href": ..., "assets": [...]}.
 # The list rides along in the CWL Directory object until stage-in replaces it.
 ASSETS = "assets"
+# A File's secondaryFiles patterns ride along the same way, for stage-in to fetch them.
+SECONDARY = "ades:secondaryFiles"
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -236,7 +238,10 @@ def _to_cwl(parameter: Parameter, value: Any, *, many: bool) -> Any:
     if many:
         return [_to_cwl(parameter, item, many=False) for item in value]
     if parameter.kind in ("File", "Directory") and isinstance(value, Mapping):
-        return _cwl_reference(parameter.kind, value)
+        cwl = _cwl_reference(parameter.kind, value)
+        if parameter.kind == "File" and parameter.secondary_files:
+            cwl[SECONDARY] = list(parameter.secondary_files)
+        return cwl
     if parameter.kind == "literal" and isinstance(value, Mapping | list):
         return _nested_references(parameter, value, parameter.schema)
     if isinstance(value, float) and value.is_integer() and _wants_integer(parameter.schema):

@@ -264,9 +264,25 @@ def _parameters(tool: CwlProcess, direction: str) -> tuple[Parameter, ...]:
                 max_occurs=shape.max_occurs,
                 kind=shape.kind,
                 default=default_to_json(default) if default is not None else None,
+                secondary_files=_secondary_patterns(port.get("secondaryFiles")),
             )
         )
     return tuple(parameters)
+
+
+def _secondary_patterns(secondary: Any) -> tuple[str, ...]:
+    """The plain patterns of a port's secondaryFiles (as loaded: a list of
+    ``{"pattern", "required"}``), ``?`` marking the optional ones; expressions skipped."""
+    patterns = []
+    for entry in secondary if isinstance(secondary, list) else [secondary] if secondary else []:
+        pattern = entry.get("pattern") if isinstance(entry, Mapping) else entry
+        if not isinstance(pattern, str) or "$(" in pattern or "${" in pattern:
+            continue
+        required = entry.get("required") if isinstance(entry, Mapping) else None
+        if required is False and not pattern.endswith("?"):
+            pattern += "?"
+        patterns.append(pattern)
+    return tuple(patterns)
 
 
 def _schema_defs(tool: CwlProcess) -> dict[str, Any]:

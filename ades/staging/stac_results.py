@@ -213,6 +213,8 @@ def stored_records(value: Any) -> Iterator[dict[str, Any]]:
             yield from stored_records(item)
     elif isinstance(value, dict):
         yield value
+        for item in value.get("secondaryFiles", []):
+            yield from stored_records(item)
 
 
 def _times(item: pystac.Item) -> list[datetime]:

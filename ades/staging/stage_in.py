@@ -31,7 +31,7 @@ from pystac.stac_io import DefaultStacIO
 from pystac.utils import make_absolute_href
 
 from ades.objectstore.store import ObjectStore
-from ades.packages.inputs import ASSETS
+from ades.packages.inputs import ASSETS, SECONDARY
 
 REMOTE_SCHEMES = ("http", "https", "s3")
 CATALOG = "catalog.json"
@@ -95,6 +95,20 @@ class Fetcher:
         if not relative:
             raise StageInError(f"{href}: no such object, and no object under it")
         return relative
+
+    def exists(self, href: str) -> bool:
+        """Whether an object (s3) or a resource (http HEAD) is at ``href``."""
+        if href.startswith("s3://"):
+            bucket, key = self._s3(href)
+            try:
+                return key in self.objects.list_keys(key, bucket=bucket)
+            except Exception:
+                return False
+        try:
+            response = self.http.head(href, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
 
     def read_bytes(self, href: str) -> bytes:
         if href.startswith("s3://"):
@@ -217,6 +231,8 @@ class _JobStageIn:
                 staged = {"class": "File", "path": str(path)}
                 if "format" in value:
                     staged["format"] = value["format"]
+                for pattern in value.get(SECONDARY, []):
+                    self._plan_secondary(href, pattern, folder, input_id)
                 return staged
             if href.startswith("s3://"):
                 keys = self.fetcher.list_directory(href)
@@ -232,6 +248,18 @@ class _JobStageIn:
         except StageInError as err:
             raise StageInError(f"input '{input_id}': {err}") from None
         return {"class": "Directory", "path": str(folder)}
+
+    def _plan_secondary(self, href: str, pattern: str, folder: Path, input_id: str) -> None:
+        """Fetch the secondary file ``pattern`` names beside ``href`` (if it is there) next to
+        the staged file, where cwltool looks for it; a missing one is cwltool's to report."""
+        name = _file_name(href)
+        stem = pattern.rstrip("?")
+        while stem.startswith("^"):
+            stem = stem[1:]
+            name = name.rsplit(".", 1)[0] if "." in name else name
+        sibling = f"{href.rsplit('/', 1)[0]}/{quote(name + stem)}"
+        if self.fetcher.exists(sibling):
+            self.downloads.append(_Download(sibling, folder / (name + stem), input_id))
 
     def _plan_plain_directory(
         self, href: str, keys: list[str], folder: Path, input_id: str

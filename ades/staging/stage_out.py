@@ -3,7 +3,8 @@
 Each output becomes a small record kept with the job:
 - a literal: ``{"value": v}``;
 - a File: uploaded as ``<output id>/<its name>``, ``{"href": "s3://…", "type": media type}``
-  and its CWL ``format`` when it has one
+  and its CWL ``format`` when it has one; its ``secondaryFiles`` beside it, listed in the
+  record
   (names are kept as the tool wrote them: URIs percent-encode them, nothing renames them);
 - a Directory holding ``catalog.json``: uploaded as a STAC catalog whose links and asset
   hrefs are valid where it lies, ``{"href": "s3://…/catalog.json", "type": …, "stac": True}``;
@@ -93,6 +94,11 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
         record = {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
         if value.get("format"):
             record["format"] = value["format"]  # the CWL format IRI the tool declared
+        if value.get("secondaryFiles"):
+            # Beside the primary file, as the tool wrote them (an index next to its data).
+            record["secondaryFiles"] = [
+                _stage(v, store, key, name, when) for v in value["secondaryFiles"]
+            ]
         return record
     if isinstance(value, dict) and value.get("class") == "Directory":
         folder = _local_path(value)

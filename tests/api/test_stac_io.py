@@ -346,3 +346,42 @@ def test_directories_in_an_array_and_files_in_a_record_are_results(live):
     collection = live.http.get(base, headers={"Accept": "application/geo+json"}).json()
     assert set(collection["assets"]) == {"folders/0/one/a.txt", "folders/1/two/b.txt",
                                          "pair/file/f.txt", "pair/folder/one/a.txt"}
+
+
+SECONDARY = """\
+cwlVersion: v1.2
+class: CommandLineTool
+id: PID
+inputs:
+  ref: {type: File, secondaryFiles: [.fai, {pattern: .gzi, required: false}]}
+baseCommand: [bash, -c]
+arguments:
+  - cat "$(inputs.ref.path).fai" > index.txt && cp "$(inputs.ref.path)" copy.fasta
+    && echo idx > copy.fasta.fai
+outputs:
+  copy: {type: File, secondaryFiles: [.fai], outputBinding: {glob: copy.fasta}}
+  index: {type: File, outputBinding: {glob: index.txt}}
+"""
+
+
+def test_secondary_files_travel_beside_their_file_both_ways(live):
+    """A File input's secondaryFiles (by the tool's patterns) are staged in from beside its
+    href; a File output's are uploaded beside it and listed on its link."""
+    objects = live.server.services.objects
+    ref = objects.put_bytes(b">seq\nACGT\n", "lab/secondary/ref.fasta")
+    objects.put_bytes(b"seq 4\n", "lab/secondary/ref.fasta.fai")
+    pid = unique("secondary")
+    r = live.post("/lab/ogc-api/processes", data=SECONDARY.replace("PID", pid),
+                  headers={"Content-Type": "application/cwl+yaml"})
+    assert r.status_code == 201, r.text
+    r = live.post(f"/lab/ogc-api/processes/{pid}/execution", headers={"Prefer": "respond-async"},
+                  json={"inputs": {"ref": {"href": ref}}})
+    done = live.wait_for(r.headers["Location"], {"successful", "failed"})
+    assert done["status"] == "successful", done["message"]
+    results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
+    assert _get(results["index"]["href"]) == b"seq 4\n"
+    copy = results["copy"]
+    assert _get(copy["href"]) == b">seq\nACGT\n"
+    assert [_get(s["href"]) for s in copy["secondaryFiles"]] == [b"idx\n"]
+    prefix = f"lab/jobs/{done['jobID']}/copy/"
+    assert objects.list_keys(prefix) == [f"{prefix}copy.fasta", f"{prefix}copy.fasta.fai"]

@@ -289,3 +289,16 @@ def test_files_inside_a_record_are_staged_in(stage_in, object_store, tmp_path):
     assert order["rec"]["label"] == "x"
     assert pathlib.Path(order["rec"]["f1"]["path"]).read_bytes() == b"in a record"
     assert pathlib.Path(order["rec"]["f1"]["path"]).name == "f1.txt"
+
+
+def test_secondary_files_are_fetched_from_beside_the_file(stage_in, object_store, tmp_path):
+    for name in ("ref.fasta", "ref.fasta.fai", "ref.dict"):
+        object_store.put_bytes(name.encode(), f"second/{name}")
+    location = f"s3://{object_store.bucket}/second/ref.fasta"
+    order = stage_in({"ref": {"class": "File", "location": location,
+                              "ades:secondaryFiles": [".fai", "^.dict", ".gzi?"]}}, tmp_path)
+    primary = pathlib.Path(order["ref"]["path"])
+    # cwltool finds them next to the file; the optional one that is not there is no error.
+    assert sorted(p.name for p in primary.parent.iterdir()) == [
+        "ref.dict", "ref.fasta", "ref.fasta.fai"]
+    assert order["ref"] == {"class": "File", "path": str(primary)}
