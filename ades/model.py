@@ -134,6 +134,9 @@ class Parameter:
     # CWL secondaryFiles patterns of a File input (".bai", "^.fai", ".tbi?": optional),
     # fetched from beside the file at stage-in; expressions are left to cwltool.
     secondary_files: tuple[str, ...] = ()
+    # The same for the File fields of a record input: (field path, patterns) pairs, the
+    # path being field names ("f1", "outer/f2").
+    field_secondary_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

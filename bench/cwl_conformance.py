@@ -12,7 +12,8 @@ as its configuration stands, each left out with its reason printed:
 - tag ``docker``: the tool needs a container; the server runs with
   ``ADES_CONTAINER_ENGINE=none`` (and bare cwltool with ``--no-container``, the same);
 - tag ``networkaccess``: the machine may have no network;
-- a job with an empty Directory (no file anywhere under it): S3 has no empty prefixes;
+- a job whose File lists secondaryFiles that are directories or lie in subdirectories: the
+  server fetches the siblings the tool's patterns name, beside the file;
 - a job that carries ``cwl:requirements``: an execute request has inputs, not requirements;
 - a job with a Directory literal (``listing`` given): the reference to its upload is a
   Directory by location, and CWL gives such a Directory the listing the tool's
@@ -137,8 +138,12 @@ def why_left_out(test: dict[str, Any]) -> str | None:
         if value.get("class") == "Directory" and "listing" in value:
             return ("a Directory literal with its listing: an s3:// reference is a Directory "
                     "by location, whose listing the tool's loadListing decides")
-        if value.get("class") == "Directory" and not _has_files(value, base):
-            return "an empty Directory input (S3 has no empty prefixes)"
+        if value.get("class") == "File" and any(
+            v.get("class") == "Directory" or "/" in (v.get("location") or v.get("path") or "")
+            for v in value.get("secondaryFiles", [])
+        ):
+            return ("a File input whose listed secondaryFiles are directories or lie in "
+                    "subdirectories (the server fetches siblings named by the tool's patterns)")
     return None
 
 
@@ -152,18 +157,6 @@ def walk(value: Any) -> Any:
     elif isinstance(value, list):
         for item in value:
             yield from walk(item)
-
-
-def _has_files(directory: dict[str, Any], base: Path) -> bool:
-    if "listing" in directory:
-        return any(
-            item.get("class") == "File" or _has_files(item, base)
-            for item in directory["listing"]
-        )
-    local = local_of(directory, base)
-    if local is None:
-        return False
-    return local.is_dir() and any(p.is_file() for p in local.rglob("*"))
 
 
 def select(tests: list[dict[str, Any]], args: argparse.Namespace, report: Report) -> list[dict]:
@@ -333,6 +326,11 @@ class ThroughServer:
             for path in sorted(local.rglob("*")):
                 if path.is_file():
                     self.inputs.put_file(path, f"{key}/{path.relative_to(local).as_posix()}")
+            # Empty directories as folder markers (S3 has no empty prefixes).
+            for path in [local, *sorted(p for p in local.rglob("*") if p.is_dir())]:
+                if not any(path.iterdir()):
+                    rel = path.relative_to(local).as_posix()
+                    self.inputs.put_bytes(b"", f"{key}/" if rel == "." else f"{key}/{rel}/")
             return self.inputs.uri(key) + "/"
         key = self._key(prefix, value.get("basename") or "directory")
         self._put_listing(value.get("listing", []), base, key)
@@ -403,8 +401,11 @@ def _compared(expected: Any, actual: Any) -> Outcome:
 
 
 # What makes a tool lean on other files (or on its own path): those go through --pack.
-_REFERS = re.compile(r"\$import|\$include|\$schemas|\$mixin|^\s*(-\s*)?(run|location|path)\s*:",
-                     re.MULTILINE)
+_REFERS = re.compile(
+    r"\$import|\$include|\$schemas|\$mixin|SchemaDefRequirement"
+    r"|^\s*(-\s*)?(run|location|path)\s*:",
+    re.MULTILINE,
+)
 
 
 def as_written(tool: str, pid: str) -> str | None:

@@ -243,7 +243,7 @@ def _to_cwl(parameter: Parameter, value: Any, *, many: bool) -> Any:
             cwl[SECONDARY] = list(parameter.secondary_files)
         return cwl
     if parameter.kind == "literal" and isinstance(value, Mapping | list):
-        return _nested_references(parameter, value, parameter.schema)
+        return _nested_references(parameter, value, parameter.schema, "")
     if isinstance(value, float) and value.is_integer() and _wants_integer(parameter.schema):
         # JSON has one number type; cwltool's int check rejects 3.0.
         return int(value)
@@ -259,9 +259,12 @@ def _cwl_reference(kind: str, value: Mapping[str, Any]) -> dict[str, Any]:
     return cwl
 
 
-def _nested_references(parameter: Parameter, value: Any, schema: Mapping[str, Any]) -> Any:
+def _nested_references(
+    parameter: Parameter, value: Any, schema: Mapping[str, Any], path: str
+) -> Any:
     """A record (or list) value with the references its schema places inside it (a File
-    field of a CWL record) turned into File/Directory objects, their hrefs checked."""
+    field of a CWL record) turned into File/Directory objects, their hrefs checked; ``path``
+    is the field path there, for the field's secondaryFiles patterns."""
     kind = reference_kind(schema)
     if not schema and isinstance(value, Mapping) and "href" in value and set(value) <= {
         "href", "type", "format"
@@ -269,17 +272,27 @@ def _nested_references(parameter: Parameter, value: Any, schema: Mapping[str, An
         kind = "File"  # CWL's Any takes Files: a bare reference is one
     if kind is not None and isinstance(value, Mapping) and "href" in value:
         _check_href(parameter, value["href"])
-        return _cwl_reference(kind, value)
+        cwl = _cwl_reference(kind, value)
+        patterns = dict(parameter.field_secondary_files).get(path)
+        if kind == "File" and patterns:
+            cwl[SECONDARY] = list(patterns)
+        return cwl
     if isinstance(value, list) and not schema:
-        return [_nested_references(parameter, v, schema) for v in value]
+        return [_nested_references(parameter, v, schema, path) for v in value]
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        return [_nested_references(parameter, v, schema["items"]) for v in value]
+        return [_nested_references(parameter, v, schema["items"], path) for v in value]
     if isinstance(value, Mapping) and isinstance(schema.get("properties"), Mapping):
         fields = schema["properties"]
-        return {k: _nested_references(parameter, v, fields.get(k, {})) for k, v in value.items()}
+        return {
+            k: _nested_references(parameter, v, fields.get(k, {}), f"{path}/{k}" if path else k)
+            for k, v in value.items()
+        }
     for member in schema.get("anyOf", []) + schema.get("oneOf", []):
-        if reference_kind(member) is not None and isinstance(value, Mapping) and "href" in value:
-            return _nested_references(parameter, value, member)
+        if isinstance(value, Mapping) and (
+            reference_kind(member) is not None and "href" in value
+            or "properties" in member and "href" not in value
+        ):
+            return _nested_references(parameter, value, member, path)
     return value
 
 

@@ -265,9 +265,42 @@ def _parameters(tool: CwlProcess, direction: str) -> tuple[Parameter, ...]:
                 kind=shape.kind,
                 default=default_to_json(default) if default is not None else None,
                 secondary_files=_secondary_patterns(port.get("secondaryFiles")),
+                field_secondary_files=tuple(_field_patterns(port["type"], named).items()),
             )
         )
     return tuple(parameters)
+
+
+def _field_patterns(
+    cwl_type: Any, named: Mapping[str, Any], prefix: str = "", seen: frozenset = frozenset()
+) -> dict[str, tuple[str, ...]]:
+    """secondaryFiles patterns of the File fields of a record type (inside unions, arrays
+    and named types too), by field path."""
+    if isinstance(cwl_type, str):
+        key = next((k for k in named if k == cwl_type or short_name(k) == short_name(cwl_type)),
+                   None)
+        if key is None or key in seen:
+            return {}
+        return _field_patterns(named[key], named, prefix, seen | {key})
+    if isinstance(cwl_type, list):
+        found: dict[str, tuple[str, ...]] = {}
+        for member in cwl_type:
+            found.update(_field_patterns(member, named, prefix, seen))
+        return found
+    if not isinstance(cwl_type, Mapping):
+        return {}
+    if cwl_type.get("type") == "array":
+        return _field_patterns(cwl_type.get("items"), named, prefix, seen)
+    if cwl_type.get("type") != "record":
+        return {}
+    found = {}
+    for entry in cwl_type.get("fields") or []:
+        path = prefix + short_name(entry["name"])
+        patterns = _secondary_patterns(entry.get("secondaryFiles"))
+        if patterns:
+            found[path] = patterns
+        found.update(_field_patterns(entry.get("type"), named, path + "/", seen))
+    return found
 
 
 def _secondary_patterns(secondary: Any) -> tuple[str, ...]:

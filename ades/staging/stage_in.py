@@ -91,10 +91,11 @@ class Fetcher:
         if not href.endswith("/") and key in keys:
             return None
         folder = key if not key or key.endswith("/") else key + "/"
-        relative = [k[len(folder) :] for k in keys if k.startswith(folder) and k[-1] != "/"]
+        # Keys ending with "/" are folder markers: empty directories, kept as such.
+        relative = [k[len(folder) :] for k in keys if k.startswith(folder)]
         if not relative:
             raise StageInError(f"{href}: no such object, and no object under it")
-        return relative
+        return [k for k in relative if k]
 
     def exists(self, href: str) -> bool:
         """Whether an object (s3) or a resource (http HEAD) is at ``href``."""
@@ -265,13 +266,18 @@ class _JobStageIn:
         self, href: str, keys: list[str], folder: Path, input_id: str
     ) -> Path:
         """An ``s3://`` prefix that is not a STAC catalog is a plain directory: every object
-        under it goes to ``folder/<prefix name>/<its key relative to the prefix>``."""
+        under it goes to ``folder/<prefix name>/<its key relative to the prefix>``; a folder
+        marker (a key ending with ``/``) is an empty directory."""
         base = href.rstrip("/") + "/"
         target = folder / _file_name(href.rstrip("/"), fallback="directory")
+        target.mkdir(parents=True, exist_ok=True)
         for key in keys:
-            parts = key.split("/")
+            parts = key.rstrip("/").split("/")
             if not all(_usable_name(part) for part in parts):
                 raise StageInError(f"{base}{key}: the key is not a relative file path")
+            if key.endswith("/"):
+                target.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+                continue
             self.downloads.append(_Download(base + quote(key), target.joinpath(*parts), input_id))
         return target
 

@@ -295,3 +295,18 @@ def test_a_reference_for_any_or_a_union_with_file_is_a_file(cwl_type):
     assert to_job_order(process, {"bar": "words"}) == {"bar": "words"}
     error = refused(process, {"bar": {"href": "file:///etc/passwd"}})
     assert "unsupported scheme 'file'" in str(error)
+
+
+def test_secondary_file_patterns_ride_along_for_stage_in():
+    process = process_with(
+        Parameter("ref", cwl_type_to_schema("File").schema, kind="File",
+                  secondary_files=(".fai", "^.dict?")),
+        Parameter("rec", cwl_type_to_schema(RECORD_WITH_FILES).schema, min_occurs=0,
+                  field_secondary_files=(("f1", (".s2",)), ("f2", (".s3",)))),
+    )
+    order = to_job_order(process, {"ref": {"href": TIF},
+                                   "rec": {"label": "x", "f1": {"href": TIF},
+                                           "f2": [{"href": TIF}]}})
+    assert order["ref"]["ades:secondaryFiles"] == [".fai", "^.dict?"]
+    assert order["rec"]["f1"]["ades:secondaryFiles"] == [".s2"]
+    assert order["rec"]["f2"][0]["ades:secondaryFiles"] == [".s3"]

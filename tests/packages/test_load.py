@@ -323,3 +323,26 @@ def test_graph_entry_is_the_one_workflow_no_step_runs():
     process = load_process(package, "ws")
     assert (process.id, process.entry) == ("snuggs", "#snuggs")
     assert load_process(package, "ws", workflow_id="say_one").id == "say_one"
+
+
+def test_secondary_file_patterns_of_inputs_and_record_fields(tmp_path):
+    package = tmp_path / "secondary.cwl"
+    package.write_text("""\
+cwlVersion: v1.2
+class: CommandLineTool
+id: secondary
+inputs:
+  ref: {type: File, secondaryFiles: [.fai, {pattern: ^.dict, required: false}, $(self.basename)]}
+  rec:
+    type:
+      type: record
+      fields:
+        f1: {type: File, secondaryFiles: .s2}
+        f2: {type: 'File[]', secondaryFiles: [.s3]}
+outputs: []
+baseCommand: 'true'
+""")
+    inputs = {p.id: p for p in load_process(package, "ws").inputs}
+    # Expressions are cwltool's to evaluate: only plain patterns are kept.
+    assert inputs["ref"].secondary_files == (".fai", "^.dict?")
+    assert dict(inputs["rec"].field_secondary_files) == {"f1": (".s2",), "f2": (".s3",)}

@@ -302,3 +302,17 @@ def test_secondary_files_are_fetched_from_beside_the_file(stage_in, object_store
     assert sorted(p.name for p in primary.parent.iterdir()) == [
         "ref.dict", "ref.fasta", "ref.fasta.fai"]
     assert order["ref"] == {"class": "File", "path": str(primary)}
+
+
+def test_folder_markers_are_empty_directories(stage_in, object_store, tmp_path):
+    object_store.put_bytes(b"", "markers/tree/")
+    object_store.put_bytes(b"", "markers/tree/empty/")
+    object_store.put_bytes(b"a", "markers/tree/full/a.txt")
+    order = stage_in({"dir": _directory(f"s3://{object_store.bucket}/markers/tree/")}, tmp_path)
+    root = pathlib.Path(order["dir"]["path"])
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
+        "empty", "full", "full/a.txt"]
+    object_store.put_bytes(b"", "markers/nothing/")
+    order = stage_in({"dir": _directory(f"s3://{object_store.bucket}/markers/nothing/")},
+                     tmp_path / "2")
+    assert list(pathlib.Path(order["dir"]["path"]).iterdir()) == []
