@@ -39,8 +39,14 @@ directory's name (the ``name`` of its listing), a File's ``format`` and ``second
 from its link, and the CWL output object so made is compared with the expected one
 (checksums, sizes, basenames, listings).
 
+Empty directories travel as folder markers (keys ending with ``/``). Bare ``cwltool
+--no-container`` runs each test at the same time as the server does.
+
 Defaults of a packed tool keep their ``file://`` locations in this checkout: the server runs
-on this machine, so they resolve there as they do for cwltool.
+on this machine, so they resolve there as they do for cwltool. Packing has limits of its own
+that show as failures through the server only: it upgrades every part to v1.2 (a v1.0 part
+using v1.2 syntax, which the test wants refused, becomes valid), and cwltool fails some
+packed documents that it runs unpacked.
 """
 
 from __future__ import annotations
@@ -489,7 +495,7 @@ def server_settings(root: Path) -> Settings:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--cwl-dir", default=os.environ.get("CWL_V12_DIR"),
                         help="checkout of common-workflow-language/cwl-v1.2 (env CWL_V12_DIR)")
     parser.add_argument("--tags", help="comma-separated: tests with any of these tags")
