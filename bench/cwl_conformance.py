@@ -425,7 +425,9 @@ def as_written(tool: str, pid: str) -> str | None:
         document = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    if not isinstance(document, dict) or "id" in document or _REFERS.search(text):
+    if not isinstance(document, dict) or "class" not in document or "id" in document:
+        return None  # a $graph, or an entry that has an id: packing names it
+    if _REFERS.search(text):
         return None
     return f"id: {pid}\n{text}"
 
