@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ades.api import errors as api_errors
+from ades.api.body_limit import BodyLimit
 from ades.api.context import Services
 from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
@@ -147,7 +148,15 @@ def create_app(settings: Settings) -> Server:
     )
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
-    jobs = JobService(store, logs, processes, executor, objects, callbacks.job_changed)
+    jobs = JobService(
+        store,
+        logs,
+        processes,
+        executor,
+        objects,
+        callbacks.job_changed,
+        max_literal_bytes=settings.max_literal_bytes,
+    )
     links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
     services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
     # Jobs a previous server left queued run now; ones it left running end failed.
@@ -162,6 +171,11 @@ def create_app(settings: Settings) -> Server:
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Behind the exception middleware (its 413 is rendered by the error table), in front of
+    # routing and validation (nothing reads a body before it is counted).
+    app.add_middleware(
+        BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=settings.max_body_bytes
+    )
     app.add_error_handler(AdesError, api_errors.domain_error)
     app.add_error_handler(ProblemException, api_errors.rejected_request)
     app.add_error_handler(HTTPException, api_errors.rejected_request)

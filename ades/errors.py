@@ -29,9 +29,11 @@ class ResultNotReady(AdesError):
 
 
 class JobFailed(AdesError):
-    """Results were asked of a job whose application failed."""
+    """Results were asked of a job that failed. ``category`` says where it broke (a
+    ``FailureCategory`` value: input, stage-in, application, stage-out or system)."""
 
-    def __init__(self, job_id: str, message: str):
+    def __init__(self, job_id: str, message: str, category: str | None = None):
+        self.category = category
         super().__init__(f"job '{job_id}' failed: {message}")
 
 

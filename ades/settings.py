@@ -39,6 +39,16 @@ class Settings:
     # Subscriber callbacks: tries per delivery, and the first wait between them (it doubles).
     callback_attempts: int = 5
     callback_backoff: float = 0.5
+    # Request bodies larger than this are refused (413) before they are parsed or stored.
+    # Execute requests and packages are JSON and CWL text, a few KiB as a rule; data comes
+    # by reference. 4 MiB leaves room for large inline packages and many inputs.
+    max_body_bytes: int = 4 * 1024 * 1024
+    # A literal input larger than this is refused at submission (400). Literals reach the
+    # tool as command-line arguments, and Linux refuses one argument string longer than
+    # MAX_ARG_STRLEN (32 pages: 128 KiB) with E2BIG, "Argument list too long". Half of it
+    # leaves room for the option prefix a tool's inputBinding adds and for the other
+    # arguments, which share ARG_MAX (a quarter of the stack limit, 2 MiB by default).
+    max_literal_bytes: int = 64 * 1024
 
     @property
     def database(self) -> str:

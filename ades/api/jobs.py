@@ -126,7 +126,12 @@ def _instant(part: str, text: str) -> dt.datetime | None:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the last year Python counts
+        raise InvalidRequest(
+            f"parameter 'datetime': '{part}' in '{text}' is out of the range of dates"
+        ) from None
 
 
 def get_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803

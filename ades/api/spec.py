@@ -70,15 +70,55 @@ class NamedParameterValidator(ParameterValidator):
 
 
 class NamedJSONBodyValidator(JSONRequestBodyValidator):
-    """Connexion's JSON body checks, saying that it is the body that is not JSON."""
+    """Connexion's JSON body checks, saying that it is the body that is not JSON. Connexion
+    lets bytes that are not text in the declared charset, an unknown charset and nesting
+    deeper than the parser recurses escape as 500s: each is the client's body, so a 400."""
 
     async def _parse(self, stream, scope):  # type: ignore[override]
         try:
-            return await super()._parse(stream, scope)
+            body = await super()._parse(stream, scope)
         except BadRequestProblem as err:
             raise BadRequestProblem(
                 detail=f"the request body is not valid JSON: {err.detail}"
             ) from err
+        except UnicodeDecodeError as err:
+            raise BadRequestProblem(
+                detail=f"the request body is not {err.encoding} text: {err.reason} at byte "
+                f"{err.start}"
+            ) from err
+        except LookupError as err:
+            raise BadRequestProblem(
+                detail=f"the request body's charset is unknown: {self._encoding}"
+            ) from err
+        except RecursionError as err:
+            raise BadRequestProblem(
+                detail="the request body is not valid JSON: it nests too deeply"
+            ) from err
+        if _depth(body) > MAX_JSON_DEPTH:
+            raise BadRequestProblem(
+                detail=f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+            )
+        return body
+
+
+# How deep a JSON request body may nest. Execute requests and CWL documents nest a few
+# levels; the handlers, the schema checks and the job store walk bodies recursively, and a
+# body nested near the parser's own limit would exhaust their stack (a 500).
+MAX_JSON_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 VALIDATORS = {

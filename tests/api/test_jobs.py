@@ -254,15 +254,17 @@ def test_failing_step_says_which_step_and_why(live):
     assert "explode" in message
     assert "3" in message
     assert "band B04 is missing" in message
+    assert done["failure"]["category"] == "application"
     results = live.http.get(r.headers["Location"] + "/results")
-    assert results.status_code == 500
+    # The application failed, not the server: a 4xx, never a 5xx.
+    assert results.status_code == 422
     assert results.json()["type"] == OGC1 + "job-failed"
     assert "band B04 is missing" in results.json()["detail"]
 
 
 def test_sync_failure_reports_the_failure(live):
     r = live.post("/lab/ogc-api/processes/fail/execution", json={"inputs": {"message": "x y"}})
-    assert r.status_code == 500
+    assert r.status_code == 422
     assert r.json()["type"] == OGC1 + "job-failed"
     assert "explode" in r.json()["detail"]
 

@@ -64,7 +64,9 @@ def test_a_broken_reference_fails_the_job_before_the_run(live, scene, document, 
     done = _run(live, {"scene": {"href": href}}, statuses=("failed",))
     assert done["message"].startswith(f"stage-in failed: input 'scene': {href}: {reason}")
     r = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results")
-    assert (r.status_code, r.json()["type"]) == (500, OGC1 + "job-failed")
+    # The reference the client gave could not be read: the request failed on it, not the
+    # server (424 Failed Dependency).
+    assert (r.status_code, r.json()["type"]) == (424, OGC1 + "job-failed")
     assert href in r.json()["detail"]
     # Nothing ran: cwltool never wrote a log for this job.
     jobs_dir = live.server.services.settings.data_dir / "jobs" / done["jobID"]

@@ -1,0 +1,424 @@
+"""Careless and hostile requests never earn a 5xx: a table of bodies, headers, query
+strings, path segments and encodings sent under both roots, each answered below 500 with an
+OGC exception (where the server, not the HTTP parser, writes the answer). Then the limits
+that keep big requests out: the body limit (413) and the literal limit (400)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+EXCEPTIONS = "http://www.opengis.net/def/exceptions/"
+ROOTS = ["ogc-api", "wps3"]
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: ``path`` is under ``/demo/{root}`` (``{job}`` is a created job's id);
+    ``body`` is sent as it is. ``status`` is the answer expected, when one is certain;
+    ``ours`` is False where the HTTP parser answers before the app (its body is not ours)."""
+
+    name: str
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    ours: bool = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"inputs": {"stringInput": ' + b"[" * depth + b"]" * depth + b"}}"
+
+
+EXECUTE = "/processes/echo/execution"
+BIG = 5 * 1024 * 1024
+
+BODIES = [
+    Case("huge body", "POST", EXECUTE, b"{" + b" " * BIG + b"}", JSON, 413),
+    Case("huge deploy body", "POST", "/processes", b"#" * BIG,
+         {"Content-Type": "application/cwl+yaml"}, 413),
+    Case("truncated JSON", "POST", EXECUTE, b'{"inputs": {"stringInput": "a', JSON, 400),
+    Case("non-UTF-8 bytes", "POST", EXECUTE, b"\xff\xfe\xfa\x00", JSON, 400),
+    Case("non-UTF-8 inside a string", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "\xff"}}', JSON, 400),
+    Case("UTF-8 BOM", "POST", EXECUTE, b'\xef\xbb\xbf{"inputs": {"stringInput": "a"}}', JSON,
+         400),
+    Case("a JSON array", "POST", EXECUTE, b"[1, 2]", JSON, 400),
+    Case("a JSON string", "POST", EXECUTE, b'"inputs"', JSON, 400),
+    Case("JSON null", "POST", EXECUTE, b"null", JSON),
+    Case("inputs a list", "POST", EXECUTE, b'{"inputs": ["stringInput"]}', JSON, 400),
+    Case("input of the wrong type", "POST", EXECUTE, b'{"inputs": {"stringInput": {}}}', JSON,
+         400),
+    Case("input a list of objects", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": [{"a": 1}, {"b": 2}]}}', JSON, 400),
+    Case("input a reference", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": {"href": 5}}}', JSON, 400),
+    Case("pause infinite", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "a", "pause": 1e999}}', JSON, 400),
+    Case("outputs a string", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}, "outputs": "x"}',
+         JSON, 400),
+    Case("output options a list", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "a"}, "outputs": {"echoOutput": []}}', JSON),
+    Case("response a number", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}, "response": 5}',
+         JSON, 400),
+    Case("mode unknown", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}, "mode": "now"}',
+         JSON, 400),
+    Case("subscriber a string", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "a"}, "subscriber": "x"}', JSON, 400),
+    Case("subscriber URI not a URL", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "a"}, "subscriber": {"successUri": "ftp:x"}}', JSON, 400),
+    Case("deeply nested JSON", "POST", EXECUTE, _deep(100_000), JSON, 400),
+    Case("nested just below the parser's limit", "POST", EXECUTE, _deep(900), JSON),
+    Case("NUL bytes raw", "POST", EXECUTE, b'{"inputs": {"stringInput": "a\x00b"}}', JSON, 400),
+    Case("NUL escaped in a string", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "a\\u0000b"}}', JSON, 400),
+    Case("lone surrogate", "POST", EXECUTE, b'{"inputs": {"stringInput": "\\ud800"}}', JSON),
+    Case("empty body with JSON type", "POST", EXECUTE, b"", JSON, 400),
+    Case("job definition an array", "POST", "/jobs", b"[]", JSON),
+    Case("job definition without process", "POST", "/jobs", b"{}", JSON),
+    Case("job definition process a number", "POST", "/jobs", b'{"process": 5}', JSON),
+    Case("job definition unknown process", "POST", "/jobs", b'{"process": "nope"}', JSON, 404),
+    Case("job definition non-UTF-8", "POST", "/jobs", b'{"process": "\xc3"}', JSON, 400),
+    Case("job update an array", "PATCH", "/jobs/{job}", b"[]", JSON),
+    Case("job update a number title", "PATCH", "/jobs/{job}", b'{"title": 5}', JSON, 400),
+    Case("job update truncated", "PATCH", "/jobs/{job}", b'{"title": ', JSON, 400),
+    Case("job update unknown member", "PATCH", "/jobs/{job}", b'{"status": "successful"}', JSON),
+    Case("deploy non-UTF-8 CWL", "POST", "/processes", b"cwlVersion: v1.2\n\xff\xfe",
+         {"Content-Type": "application/cwl+yaml"}, 400),
+    Case("deploy CWL JSON not JSON", "POST", "/processes", b"{cwl",
+         {"Content-Type": "application/cwl+json"}, 400),
+    Case("deploy YAML nested deep", "POST", "/processes", b"[" * 50_000 + b"]" * 50_000,
+         {"Content-Type": "application/cwl+yaml"}, 400),
+    Case("deploy YAML a scalar", "POST", "/processes", b"hello",
+         {"Content-Type": "application/cwl+yaml"}, 400),
+    Case("deploy YAML tag", "POST", "/processes", b"!!python/object:os.system {}",
+         {"Content-Type": "application/cwl+yaml"}, 400),
+    Case("deploy package an array", "POST", "/processes", b"[]",
+         {"Content-Type": "application/ogcapppkg+json"}, 400),
+    Case("deploy executionUnit a string", "POST", "/processes", b'{"executionUnit": "x"}',
+         {"Content-Type": "application/ogcapppkg+json"}, 400),
+    Case("deploy href a number", "POST", "/processes", b'{"executionUnit": {"href": 5}}',
+         {"Content-Type": "application/ogcapppkg+json"}, 400),
+    Case("deploy href a file URL", "POST", "/processes",
+         b'{"executionUnit": {"href": "file:///etc/passwd"}}',
+         {"Content-Type": "application/ogcapppkg+json"}, 400),
+    Case("deploy value a number", "POST", "/processes",
+         b'{"executionUnit": {"value": 5, "mediaType": "application/cwl+yaml"}}',
+         {"Content-Type": "application/ogcapppkg+json"}, 400),
+    Case("replace with garbage", "PUT", "/processes/echo", b"\x00\x01",
+         {"Content-Type": "application/cwl+yaml"}),
+]
+
+HEADERS = [
+    Case("Content-Type text/plain", "POST", EXECUTE, b"{}", {"Content-Type": "text/plain"}, 415),
+    Case("Content-Type garbage", "POST", EXECUTE, b"{}", {"Content-Type": ";;;/"}),
+    Case("Content-Type unknown charset", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {"Content-Type": "application/json; charset=klingon"}),
+    Case("Content-Type UTF-16 charset, UTF-8 body", "POST", EXECUTE,
+         b'{"inputs": {"stringInput": "abc"}}',
+         {"Content-Type": "application/json; charset=utf-16"}),
+    Case("Content-Type multipart without boundary", "POST", EXECUTE, b"{}",
+         {"Content-Type": "multipart/form-data"}, 415),
+    Case("Accept XML", "GET", "/processes", None, {"Accept": "application/xml"}),
+    Case("Accept garbage", "GET", "/jobs", None, {"Accept": ";q=x,,/;"}),
+    Case("Accept garbage on results", "GET", "/jobs/{job}/results", None, {"Accept": "*/*;q=abc"}),
+    Case("Prefer wait not a number", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": "wait=soon"}, 400),
+    Case("Prefer wait not a number (nan)", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": "wait=nan"}),
+    Case("Prefer wait negative", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": "wait=-5"}),
+    Case("Prefer wait infinite", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": "wait=inf"}),
+    Case("Prefer garbage", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": ",,;=respond-async;;wait"}),
+    Case("Prefer non-ASCII", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Prefer": "wait=\u00e9"}),
+    Case("huge header", "GET", "/processes", None, {"X-Junk": "a" * 100_000}, ours=False),
+    Case("Content-Length not a number", "POST", EXECUTE, b"{}",
+         {**JSON, "Content-Length": "abc"}, ours=False),
+    Case("Content-Length negative", "POST", EXECUTE, b"{}", {**JSON, "Content-Length": "-1"},
+         ours=False),
+    Case("Content-Length past 64 bits", "POST", EXECUTE, b"{}",
+         {**JSON, "Content-Length": "9" * 30}, ours=False),
+    Case("Content-Length huge", "POST", EXECUTE, b"{}", {**JSON, "Content-Length": "9" * 12},
+         413),
+    Case("Content-Encoding gzip that is not", "POST", EXECUTE, b'{"inputs": {"stringInput": "a"}}',
+         {**JSON, "Content-Encoding": "gzip"}),
+    Case("Transfer-Encoding unknown", "POST", EXECUTE, b"{}",
+         {**JSON, "Transfer-Encoding": "bogus"}, ours=False),
+]
+
+QUERIES = [
+    Case("limit not a number", "GET", "/processes?limit=abc", status=400),
+    Case("limit zero", "GET", "/jobs?limit=0", status=400),
+    Case("limit negative", "GET", "/processes?limit=-1", status=400),
+    Case("limit enormous", "GET", "/jobs?limit=" + "9" * 40, status=400),
+    Case("limit a float", "GET", "/jobs?limit=1.5", status=400),
+    Case("limit repeated", "GET", "/jobs?limit=1&limit=2"),
+    Case("offset enormous", "GET", "/jobs?offset=" + "9" * 40),
+    Case("offset enormous on processes", "GET", "/processes?offset=" + "9" * 40),
+    Case("offset past the end", "GET", "/jobs?offset=9223372036854775807"),
+    Case("offset negative", "GET", "/jobs?offset=-3", status=400),
+    Case("datetime garbage", "GET", "/jobs?datetime=yesterday", status=400),
+    Case("datetime impossible date", "GET", "/jobs?datetime=2020-13-45T25:61:00Z", status=400),
+    Case("datetime three parts", "GET", "/jobs?datetime=a/b/c", status=400),
+    Case("datetime reversed", "GET", "/jobs?datetime=2030-01-01T00:00:00Z/2020-01-01T00:00:00Z",
+         status=400),
+    Case("datetime open both ends", "GET", "/jobs?datetime=../..", status=200),
+    Case("datetime past year 9999 in UTC", "GET", "/jobs?datetime=9999-12-31T23:59:59-23:59",
+         status=400),
+    Case("status unknown", "GET", "/jobs?status=exploded", status=400),
+    Case("status repeated", "GET", "/jobs?status=failed&status=failed&status=running", status=200),
+    Case("processID repeated and unicode", "GET",
+         "/jobs?processID=%C3%BC%E6%BC%A2&processID=echo&processID=", status=200),
+    Case("processID with NUL", "GET", "/jobs?processID=a%00b", status=200),
+    Case("minDuration not a number", "GET", "/jobs?minDuration=long", status=400),
+    Case("minDuration nan", "GET", "/jobs?minDuration=nan"),
+    Case("maxDuration infinite", "GET", "/jobs?maxDuration=inf"),
+    Case("minDuration negative", "GET", "/jobs?minDuration=-1", status=400),
+    Case("unknown parameter", "GET", "/jobs?colour=red"),
+    Case("query non-UTF-8", "GET", "/jobs?processID=%ff%fe", status=200),
+    Case("query without values", "GET", "/jobs?&&=&limit&offset"),
+    Case("logs level unknown", "GET", "/jobs/{job}/logs?level=loud", status=400),
+    Case("logs offset not an id", "GET", "/jobs/{job}/logs?offset=abc", status=400),
+    Case("logs offset enormous", "GET", "/jobs/{job}/logs?offset=" + "9" * 40),
+    Case("logs limit zero", "GET", "/jobs/{job}/logs?limit=0", status=400),
+    Case("result path outside", "GET", "/jobs/{job}/results/echoOutput?path=../../x"),
+    Case("deploy w empty", "POST", "/processes?w=", b"cwlVersion: v1.2",
+         {"Content-Type": "application/cwl+yaml"}, 400),
+]
+
+PATHS = [
+    Case("unknown process", "GET", "/processes/nope", status=404),
+    Case("unknown job", "GET", "/jobs/nope", status=404),
+    Case("unknown job's results", "GET", "/jobs/nope/results", status=404),
+    Case("unknown job's output", "GET", "/jobs/nope/results/x", status=404),
+    Case("unknown job's logs", "GET", "/jobs/nope/logs", status=404),
+    Case("unknown job's estimate", "GET", "/jobs/nope/estimate", status=404),
+    Case("unknown job's definition", "GET", "/jobs/nope/definition", status=404),
+    Case("dismiss unknown job", "DELETE", "/jobs/nope", status=404),
+    Case("start unknown job", "POST", "/jobs/nope/results", status=404),
+    Case("update unknown job", "PATCH", "/jobs/nope", b"{}", JSON, 404),
+    Case("undeploy unknown process", "DELETE", "/processes/nope", status=404),
+    Case("execute unknown process", "POST", "/processes/nope/execution", b"{}", JSON, 404),
+    Case("unknown output of a job", "GET", "/jobs/{job}/results/nope"),
+    Case("dot-dot", "GET", "/processes/../jobs"),
+    Case("dot-dot encoded", "GET", "/processes/%2e%2e/%2e%2e"),
+    # Starlette routes the decoded path: this is GET …/processes/echo/execution, a 405.
+    Case("encoded slash", "GET", "/processes/echo%2Fexecution"),
+    Case("encoded slash in a job id", "GET", "/jobs/a%2Fb/results", status=404),
+    Case("very long id", "GET", "/processes/" + "a" * 8000, status=404),
+    Case("very long job id", "DELETE", "/jobs/" + "b" * 8000, status=404),
+    Case("non-ASCII id", "GET", "/processes/%C3%BCn%C3%AFc%C3%B6d%C3%A9", status=404),
+    Case("non-ASCII job id", "GET", "/jobs/%E6%BC%A2%E5%AD%97", status=404),
+    Case("raw non-ASCII bytes", "GET", "/processes/\u00e9", ours=False),
+    Case("percent garbage", "GET", "/processes/%ZZ%", status=404),
+    Case("percent non-UTF-8", "GET", "/processes/%ff%fe", status=404),
+    Case("percent NUL", "GET", "/jobs/%00", status=404),
+    Case("percent NUL in a process id", "GET", "/processes/%00/package", status=404),
+    Case("double slash", "GET", "//processes"),
+    Case("unknown route", "GET", "/nothing-here", status=404),
+    Case("method not allowed", "PATCH", "/processes", b"{}", JSON, 405),
+    Case("unknown method", "BREW", "/processes", ours=False),
+]
+
+TABLE = BODIES + HEADERS + QUERIES + PATHS
+
+
+class RawConnection(http.client.HTTPConnection):
+    """Sends the request line's bytes as given: raw UTF-8 in a path included."""
+
+    def _encode_request(self, request: str) -> bytes:
+        return request.encode("latin-1")
+
+
+def send(base: str, case: Case, prefix: str) -> tuple[int, dict[str, str], bytes]:
+    """The request exactly as the case says (http.client sends paths and headers as given,
+    unlike requests, which normalises them)."""
+    host = urlsplit(base)
+    conn = RawConnection(host.hostname, host.port, timeout=90)
+    try:
+        path = (prefix + case.path).encode("utf-8").decode("latin-1")
+        conn.putrequest(case.method, path, skip_accept_encoding=True)
+        headers = dict(case.headers)
+        if case.body is not None and "Content-Length" not in headers and \
+                "Transfer-Encoding" not in headers:
+            headers["Content-Length"] = str(len(case.body))
+        for name, value in headers.items():
+            conn.putheader(name, value.encode("utf-8"))
+        conn.endheaders()
+        if case.body is not None:
+            try:
+                conn.send(case.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered (413) before the whole body was sent
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def created_job(live) -> str:
+    r = live.post("/demo/ogc-api/jobs", json={"process": "echo", "inputs": {"stringInput": "a"}})
+    assert r.status_code == 201, r.text
+    return r.json()["jobID"]
+
+
+def assert_ogc_exception(status: int, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    assert content_type.split(";")[0] in ("application/json", "application/problem+json"), (
+        status, content_type, body[:300])
+    problem = json.loads(body)
+    assert problem["type"].startswith(EXCEPTIONS), problem
+    assert problem["status"] == status
+    assert problem["detail"], problem
+    return problem
+
+
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize("case", TABLE, ids=str)
+def test_hostile_request_is_answered_below_500(live, created_job, root, case):
+    prefix = f"/demo/{root}"
+    status, headers, body = send(live.base, Case(**{**case.__dict__,
+                                                    "path": case.path.format(job=created_job)}),
+                                 prefix)
+    assert status < 500, (status, body[:500])
+    if case.status is not None:
+        assert status == case.status, (status, body[:500])
+    if case.ours and status >= 400:
+        assert_ogc_exception(status, headers, body)
+
+
+def _problem(r) -> dict[str, Any]:
+    return assert_ogc_exception(r.status_code, dict(r.headers), r.content)
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_a_body_over_the_limit_is_413_and_stores_nothing(live, root):
+    before = live.get("/demo/ogc-api/jobs", params={"limit": 1}).json()["numberMatched"]
+    body = json.dumps({"inputs": {"stringInput": "x" * BIG}})
+    r = live.post(f"/demo/{root}/processes/echo/execution", data=body, headers=JSON)
+    assert r.status_code == 413
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "payload-too-large"
+    assert "ADES_MAX_BODY_BYTES" in problem["detail"]
+    assert str(live.server.services.settings.max_body_bytes) in problem["detail"]
+    assert live.get("/demo/ogc-api/jobs", params={"limit": 1}).json()["numberMatched"] == before
+
+
+def test_a_chunked_body_over_the_limit_is_counted_as_it_arrives(live):
+    def chunks():
+        for _ in range(BIG // 65536 + 1):
+            yield b" " * 65536
+
+    r = live.post("/demo/ogc-api/processes/echo/execution", data=chunks(), headers=JSON)
+    assert r.status_code == 413
+    assert "ADES_MAX_BODY_BYTES" in _problem(r)["detail"]
+
+
+def test_a_chunked_body_under_the_limit_is_served(live):
+    def chunks():
+        yield b'{"inputs": '
+        yield b'{"stringInput": "chunked"}}'
+
+    r = live.post("/demo/ogc-api/processes/echo/execution", data=chunks(), headers=JSON)
+    assert r.status_code == 200, r.text
+    assert r.text == "chunked"
+
+
+LITERAL = 200_000  # over the default limit, and over Linux's 128 KiB for one argument
+
+
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize(
+    ("request_of", "path", "method"),
+    [
+        (lambda value: {"inputs": {"stringInput": value}}, "/processes/echo/execution", "post"),
+        (lambda value: {"process": "echo", "inputs": {"stringInput": value}}, "/jobs", "post"),
+        (lambda value: {"inputs": {"stringInput": "a", "mixedInput": {"value": value}}},
+         "/processes/echo/jobs", "post"),
+    ],
+    ids=["execute", "create job", "qualified value"],
+)
+def test_a_literal_over_the_limit_is_400_naming_the_input(live, root, request_of, path, method):
+    before = live.get("/demo/ogc-api/jobs", params={"limit": 1}).json()["numberMatched"]
+    r = getattr(live.http, method)(live.url(f"/demo/{root}{path}"), json=request_of("x" * LITERAL))
+    assert r.status_code == 400, r.text
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "invalid-input"
+    limit = live.server.services.settings.max_literal_bytes
+    assert f"{LITERAL} bytes" in problem["detail"]
+    assert f"{limit} bytes" in problem["detail"]
+    assert "ADES_MAX_LITERAL_BYTES" in problem["detail"]
+    assert "'stringInput'" in problem["detail"] or "'mixedInput'" in problem["detail"]
+    assert live.get("/demo/ogc-api/jobs", params={"limit": 1}).json()["numberMatched"] == before
+
+
+def test_a_literal_over_the_limit_is_refused_by_patch(live, created_job):
+    r = live.http.patch(live.url(f"/demo/ogc-api/jobs/{created_job}"),
+                        json={"inputs": {"stringInput": "\u00e9" * LITERAL}})
+    assert r.status_code == 400, r.text
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "invalid-input"
+    # Counted in UTF-8 bytes, as the tool's command line gets them.
+    assert f"input 'stringInput': its value is {2 * LITERAL} bytes" in problem["detail"]
+    definition = live.get(f"/demo/ogc-api/jobs/{created_job}/definition").json()
+    assert definition["inputs"] == {"stringInput": "a"}
+
+
+def test_a_literal_at_the_limit_runs(live):
+    limit = live.server.services.settings.max_literal_bytes
+    r = live.post("/demo/ogc-api/processes/echo/execution",
+                  json={"inputs": {"stringInput": "y" * limit}})
+    # echo reads its output back with loadContents, which CWL caps at 64 KiB.
+    assert r.status_code == 200, r.text
+    assert r.text == "y" * limit
+
+
+def test_non_utf8_body_is_400_saying_so(live):
+    r = live.post("/demo/wps3/processes/echo/execution",
+                  data=b'{"inputs": {"stringInput": "\xff"}}', headers=JSON)
+    assert r.status_code == 400
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "invalid-parameter-value"
+    assert "not utf-8 text" in problem["detail"]
+
+
+def test_deeply_nested_body_is_400_saying_so(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution", data=_deep(100_000), headers=JSON)
+    assert r.status_code == 400
+    assert "nests too deeply" in _problem(r)["detail"]
+
+
+def test_a_string_with_nul_is_refused_naming_the_input(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution",
+                  json={"inputs": {"stringInput": "a\u0000b"}})
+    assert r.status_code == 400, r.text
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "invalid-input"
+    assert "'stringInput'" in problem["detail"] and "NUL" in problem["detail"]
+
+
+def test_a_request_larger_than_the_limit_on_a_raw_socket_gets_413(live):
+    """A client that declares a large body and never sends it is answered at once."""
+    host = urlsplit(live.base)
+    with socket.create_connection((host.hostname, host.port), timeout=30) as sock:
+        sock.sendall(b"POST /demo/ogc-api/processes/echo/execution HTTP/1.1\r\n"
+                     b"Host: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000000\r\n\r\n{")
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413 ")
