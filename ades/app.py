@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ades.api import errors as api_errors
-from ades.api.body_limit import BodyLimit
 from ades.api.context import Services
+from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
 from ades.db.jobs import JobStore, make_engine
@@ -171,8 +171,9 @@ def create_app(settings: Settings) -> Server:
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    # Behind the exception middleware (its 413 is rendered by the error table), in front of
-    # routing and validation (nothing reads a body before it is counted).
+    # Behind the exception middleware (their 413 and 400 are rendered by the error table),
+    # in front of routing and validation (nothing reads a body before it is counted).
+    app.add_middleware(NoControlCharacters, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(
         BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=settings.max_body_bytes
     )
