@@ -14,6 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ades.api.errors import status_and_type
+from ades.errors import JobFailed
+from ades.model import JobStatus
+from tests.api.deploying import unique
+
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/"
 ROOTS = ["ogc-api", "wps3"]
@@ -426,3 +431,70 @@ def test_a_request_larger_than_the_limit_on_a_raw_socket_gets_413(live):
                      b"Content-Length: 100000000\r\n\r\n{")
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+# A job that fails answers job-failed with a status that says whose the failure is: only
+# the server's own failures are 5xx.
+
+BROKEN_CATALOG = """cwlVersion: v1.2
+class: CommandLineTool
+id: {id}
+baseCommand: [sh, -c, 'mkdir out && printf "{{" > out/catalog.json']
+inputs: []
+outputs:
+  out:
+    type: Directory
+    outputBinding: {{glob: out}}
+"""
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_a_job_whose_outputs_cannot_be_staged_out_is_422(live, root):
+    process_id = unique("broken-catalog")
+    r = live.post(f"/demo/{root}/processes", data=BROKEN_CATALOG.format(id=process_id),
+                  headers={"Content-Type": "application/cwl+yaml"})
+    assert r.status_code == 201, r.text
+    try:
+        r = live.post(f"/demo/{root}/processes/{process_id}/execution", json={"inputs": {}})
+        assert r.status_code == 422, r.text
+        problem = _problem(r)
+        assert problem["type"] == OGC1 + "job-failed"
+        assert "stage-out failed" in problem["detail"] and "catalog.json" in problem["detail"]
+        jobs = live.get(f"/demo/{root}/jobs", params={"processID": process_id}).json()["jobs"]
+        assert jobs[0]["failure"]["category"] == "stage-out"
+    finally:
+        live.delete(f"/demo/{root}/processes/{process_id}")
+
+
+def test_a_sync_execution_whose_reference_cannot_be_read_is_424(live):
+    href = "s3://no-such-bucket-here/B04.tif"
+    r = live.post("/demo/ogc-api/processes/ndvi/execution",
+                  json={"inputs": {"red": {"href": href}, "nir": {"href": href}}})
+    assert r.status_code == 424, r.text
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "job-failed"
+    assert "stage-in failed" in problem["detail"] and href in problem["detail"]
+
+
+def test_a_job_failed_by_the_server_is_the_only_5xx(live):
+    """A job failed with category system, as restart recovery leaves one (tests/api/
+    test_restart.py makes them for real; here the record is written as it would be)."""
+    r = live.post("/demo/ogc-api/jobs", json={"process": "echo", "inputs": {"stringInput": "a"}})
+    job_id = r.json()["jobID"]
+    assert live.server.services.jobs.store.update(
+        job_id, only_in=[JobStatus.CREATED], status=JobStatus.FAILED.value,
+        message="the server stopped while the job was running", failure={"category": "system"})
+    r = live.get(f"/demo/wps3/jobs/{job_id}/results")
+    assert r.status_code == 500
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "job-failed"
+    assert "the server stopped" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("category", "status"),
+    [("input", 400), ("stage-in", 424), ("application", 422), ("stage-out", 422),
+     ("system", 500), (None, 500)],
+)
+def test_failure_category_decides_the_status(category, status):
+    assert status_and_type(JobFailed("j", "it broke", category)) == (status, OGC1 + "job-failed")
