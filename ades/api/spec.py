@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ class NamedParameterValidator(ParameterValidator):
 class NamedJSONBodyValidator(JSONRequestBodyValidator):
     """Connexion's JSON body checks, saying that it is the body that is not JSON. Connexion
     lets bytes that are not text in the declared charset, an unknown charset and nesting
-    deeper than the parser recurses escape as 500s: each is the client's body, so a 400."""
+    deeper than the parser recurses escape as 500s: each is the client's body, so a 400; so
+    is what the handlers could not take from a parsed body (see ``_refusal``)."""
 
     async def _parse(self, stream, scope):  # type: ignore[override]
         try:
@@ -94,10 +96,9 @@ class NamedJSONBodyValidator(JSONRequestBodyValidator):
             raise BadRequestProblem(
                 detail="the request body is not valid JSON: it nests too deeply"
             ) from err
-        if _depth(body) > MAX_JSON_DEPTH:
-            raise BadRequestProblem(
-                detail=f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
-            )
+        refusal = _refusal(body)
+        if refusal:
+            raise BadRequestProblem(detail=f"the request body {refusal}")
         return body
 
 
@@ -107,18 +108,31 @@ class NamedJSONBodyValidator(JSONRequestBodyValidator):
 MAX_JSON_DEPTH = 64
 
 
-def _depth(value: Any) -> int:
-    """How many arrays and objects deep ``value`` nests (without recursion)."""
-    deepest = 0
-    stack = [(value, 1)]
+def _refusal(body: Any) -> str | None:
+    """What in a parsed JSON body no handler can take, said for the client; None if all is
+    well. Walked without recursion, for the reason of MAX_JSON_DEPTH. Python's parser reads
+    NaN, Infinity and 1e999 (JSON has no such numbers: PostgreSQL refuses to store them);
+    a NUL cannot reach a command line, and PostgreSQL cannot store it in a text column."""
+    stack: list[tuple[Any, str, int]] = [(body, "", 0)]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
+        item, path, depth = stack.pop()
+        where = path or "(the body)"
+        if isinstance(item, str) and "\x00" in item:
+            return f"holds a NUL character (U+0000) at '{where}': no member takes one"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"holds a number JSON does not have ({item}) at '{where}'"
+        if isinstance(item, dict | list):
+            if depth + 1 > MAX_JSON_DEPTH:
+                return f"nests deeper than {MAX_JSON_DEPTH} levels (at '{where}')"
+            if isinstance(item, list):
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+                continue
+            for key, child in item.items():
+                inside = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    return f"holds a NUL character (U+0000) at '{inside}': no member takes one"
+                stack.append((child, inside, depth + 1))
+    return None
 
 
 VALIDATORS = {

@@ -4,7 +4,7 @@ value against its parameter's JSON Schema and occurrence bounds before anything 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -58,42 +58,21 @@ def to_job_order(
             if parameter.min_occurs > 0:
                 raise InvalidInput(parameter.id, "is required")
             continue
-        if parameter.kind == "literal":
+        if max_literal_bytes is not None and parameter.kind == "literal":
             plain = [_unqualified(v) for v in value] if isinstance(value, list) else value
-            _check_literal(parameter, _unqualified(plain), max_literal_bytes)
+            _check_literal_size(parameter, _unqualified(plain), max_literal_bytes)
         order[parameter.id] = _job_value(parameter, value)
     return order
 
 
-def _check_literal(parameter: Parameter, value: Any, limit: int | None) -> None:
-    """What no command line can carry: a NUL character (arguments are C strings), or more
-    bytes than the limit."""
-    if any("\x00" in text for text in _strings(value)):
-        raise InvalidInput(
-            parameter.id, "contains a NUL character, which no command-line argument can carry"
-        )
+def _check_literal_size(parameter: Parameter, value: Any, limit: int) -> None:
     size = literal_bytes(value)
-    if limit is not None and size > limit:
+    if size > limit:
         raise InvalidInput(
             parameter.id,
             f"its value is {size} bytes, more than the {limit} bytes a literal input may be "
             f"(ADES_MAX_LITERAL_BYTES); pass large data as a File reference instead",
         )
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON value, keys included (without recursion: a request body may
-    nest as deep as the JSON parser allows)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
 
 
 def literal_bytes(value: Any) -> int:
