@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 OGC2 = "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/"
 OGC4 = "http://www.opengis.net/def/exceptions/ogcapi-processes-4/1.0/"
+# Part 1 names no exception for 406; one URI serves ours and Connexion's.
+NOT_ACCEPTABLE = OGC1 + "not-acceptable"
 
 # A failed job answers its results (and a synchronous execution that ran it) with
 # `job-failed` and a status saying whose the failure is. Only a failure of the server itself
@@ -55,6 +57,7 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.Locked: (423, OGC4 + "locked"),
     errors.UnprocessableDefinition: (422, OGC1 + "invalid-parameter-value"),
     errors.NoEstimate: (404, OGC1 + "not-found"),
+    errors.NotAcceptable: (406, NOT_ACCEPTABLE),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.
@@ -62,7 +65,7 @@ HTTP_TYPES: dict[int, str] = {
     400: OGC1 + "invalid-parameter-value",
     404: OGC1 + "not-found",
     405: OGC1 + "method-not-allowed",
-    406: OGC1 + "not-acceptable",
+    406: NOT_ACCEPTABLE,
     413: OGC1 + "payload-too-large",
     # Part 1 defines no 415; Part 2 (deploy, replace) does, and it fits every body.
     415: OGC2 + "unsupported-media-type",

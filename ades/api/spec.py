@@ -1,6 +1,7 @@
 """Mounting the OpenAPI contract: ``openapi/ades.yaml`` describes one workspace root; the
 server serves it under ``/{workspace}/ogc-api`` and ``/{workspace}/wps3``. Each copy's
-operations resolve to the same handlers, which receive the root they were called under."""
+operations resolve to the same handlers, which receive the root they were called under.
+Its ``x-server-paths`` (the server's own ``/``) are served once, as they are."""
 
 from __future__ import annotations
 
@@ -27,12 +28,22 @@ def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
+SERVER_PATHS = "x-server-paths"
+
+
+def root_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The contract of one workspace root, as its ``/api`` serves it: without the server's
+    own paths, which are not under the root."""
+    return {key: value for key, value in spec.items() if key != SERVER_PATHS}
+
+
 def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The contract repeated under each root, with a ``workspace`` path parameter."""
+    """The contract repeated under each root, with a ``workspace`` path parameter, and the
+    server's own paths beside them."""
     workspace = {"name": "workspace", "in": "path", "required": True, "schema": {"type": "string"}}
-    out = copy.deepcopy(spec)
+    out = root_spec(copy.deepcopy(spec))
     out["servers"] = [{"url": "/"}]
-    out["paths"] = {}
+    out["paths"] = copy.deepcopy(spec.get(SERVER_PATHS, {}))
     for root in ROOTS:
         for path, item in spec["paths"].items():
             item = copy.deepcopy(item)
@@ -45,8 +56,10 @@ def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bind_root(operation_id: str) -> Callable[..., Any]:
-    name, root = operation_id.split("@")
+    name, _, root = operation_id.partition("@")
     handler = get_function_from_name(name)
+    if not root:
+        return handler  # a path of the server, under no root
 
     @functools.wraps(handler)
     def bound(*args: Any, **kwargs: Any) -> Any:
