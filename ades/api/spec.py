@@ -114,6 +114,13 @@ class NamedJSONBodyValidator(JSONRequestBodyValidator):
             raise BadRequestProblem(detail=f"the request body {refusal}")
         return body
 
+    def _validate(self, body):  # type: ignore[override]
+        try:
+            return super()._validate(body)
+        except BadRequestProblem as err:
+            # jsonschema's "[1] is not of type 'object'" does not say what [1] is.
+            raise BadRequestProblem(detail=f"the request body: {err.detail}") from err
+
 
 # How deep a JSON request body may nest. Execute requests and CWL documents nest a few
 # levels; the handlers, the schema checks and the job store walk bodies recursively, and a

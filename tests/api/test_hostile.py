@@ -102,12 +102,12 @@ BODIES = [
          b'{"inputs": {"stringInput": "a\\u0000b"}}', JSON, 400),
     Case("lone surrogate", "POST", EXECUTE, b'{"inputs": {"stringInput": "\\ud800"}}', JSON),
     Case("empty body with JSON type", "POST", EXECUTE, b"", JSON, 400),
-    Case("job definition an array", "POST", "/jobs", b"[]", JSON),
-    Case("job definition without process", "POST", "/jobs", b"{}", JSON),
+    Case("job definition an array", "POST", "/jobs", b"[]", JSON, 400),
+    Case("job definition without process", "POST", "/jobs", b"{}", JSON, 422),
     Case("job definition process a number", "POST", "/jobs", b'{"process": 5}', JSON),
     Case("job definition unknown process", "POST", "/jobs", b'{"process": "nope"}', JSON, 404),
     Case("job definition non-UTF-8", "POST", "/jobs", b'{"process": "\xc3"}', JSON, 400),
-    Case("job update an array", "PATCH", "/jobs/{job}", b"[]", JSON),
+    Case("job update an array", "PATCH", "/jobs/{job}", b"[]", JSON, 400),
     Case("job update a number title", "PATCH", "/jobs/{job}", b'{"title": 5}', JSON, 400),
     Case("job update truncated", "PATCH", "/jobs/{job}", b'{"title": ', JSON, 400),
     Case("job update unknown member", "PATCH", "/jobs/{job}", b'{"status": "successful"}', JSON),
@@ -465,6 +465,17 @@ def test_non_utf8_body_is_400_saying_so(live):
     problem = _problem(r)
     assert problem["type"] == OGC1 + "invalid-parameter-value"
     assert "not utf-8 text" in problem["detail"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/jobs"), ("patch", "/jobs/{job}"),
+                                             ("post", "/processes/echo/execution")])
+def test_a_body_that_is_not_an_object_is_400_saying_so(live, created_job, method, path):
+    r = live.http.request(method, live.url("/demo/ogc-api" + path.format(job=created_job)),
+                          json=[1])
+    assert r.status_code == 400, r.text
+    problem = _problem(r)
+    assert problem["type"] == OGC1 + "invalid-parameter-value"
+    assert problem["detail"] == "the request body: [1] is not of type 'object'"
 
 
 def test_deeply_nested_body_is_400_saying_so(live):
