@@ -133,25 +133,34 @@ def _refusal(body: Any) -> str | None:
     well. Walked without recursion, for the reason of MAX_JSON_DEPTH. Python's parser reads
     NaN, Infinity and 1e999 (JSON has no such numbers: PostgreSQL refuses to store them);
     a NUL cannot reach a command line, and PostgreSQL cannot store it in a text column."""
-    stack: list[tuple[Any, str, int]] = [(body, "", 0)]
+    found = _bad_scalar(body)
+    if found:
+        return f"holds {found} at '(the body)'"
+    # Containers only: a body of a million numbers is walked without a path for each.
+    stack: list[tuple[Any, str, int]] = [(body, "", 1)] if isinstance(body, dict | list) else []
     while stack:
-        item, path, depth = stack.pop()
-        where = path or "(the body)"
-        if isinstance(item, str) and "\x00" in item:
-            return f"holds a NUL character (U+0000) at '{where}': no member takes one"
-        if isinstance(item, float) and not math.isfinite(item):
-            return f"holds a number JSON does not have ({item}) at '{where}'"
-        if isinstance(item, dict | list):
-            if depth + 1 > MAX_JSON_DEPTH:
-                return f"nests deeper than {MAX_JSON_DEPTH} levels (at '{where}')"
-            if isinstance(item, list):
-                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
-                continue
-            for key, child in item.items():
-                inside = f"{path}.{key}" if path else str(key)
-                if "\x00" in key:
-                    return f"holds a NUL character (U+0000) at '{inside}': no member takes one"
+        container, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"nests deeper than {MAX_JSON_DEPTH} levels (at '{path}')"
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, child in pairs:
+            found = _bad_scalar(key) if isinstance(key, str) else None
+            found = found or _bad_scalar(child)
+            if found or isinstance(child, dict | list):
+                inside = (
+                    f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+                )
+                if found:
+                    return f"holds {found} at '{inside}'"
                 stack.append((child, inside, depth + 1))
+    return None
+
+
+def _bad_scalar(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return "a NUL character (U+0000)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"a number JSON does not have ({value})"
     return None
 
 
