@@ -27,6 +27,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NoSuchJob: (404, OGC1 + "no-such-job"),
     errors.ResultNotReady: (404, OGC1 + "result-not-ready"),
     errors.NoSuchOutput: (404, OGC1 + "no-such-output"),
+    errors.NoSuchFile: (404, OGC1 + "not-found"),
+    errors.RangeNotSatisfiable: (416, OGC1 + "invalid-parameter-value"),
     errors.NoSuchWorkspace: (404, OGC1 + "no-such-workspace"),
     # OGC 1.0 answers the results of a failed job with the exception and a 500.
     errors.JobFailed: (500, OGC1 + "job-failed"),

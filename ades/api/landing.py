@@ -8,6 +8,7 @@ from flask import Response, current_app, request
 
 from ades.api import job_management, jobs, processes
 from ades.api.context import json_response, workspace_urls
+from ades.api.spec import root_spec
 from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
@@ -44,6 +45,6 @@ def conformance(workspace: str, root: str) -> Response:
 def api_definition(workspace: str, root: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The contract of this root: openapi/ades.yaml with its server made absolute."""
     urls = workspace_urls(workspace, root)
-    spec = dict(current_app.extensions["ades.openapi"])
+    spec = root_spec(current_app.extensions["ades.openapi"])
     spec["servers"] = [{"url": urls()}]
     return spec, 200, {"Content-Type": OPENAPI}

@@ -1,6 +1,8 @@
 """Mounting the OpenAPI contract: ``openapi/ades.yaml`` describes one workspace root; the
 server serves it under ``/{workspace}/ogc-api`` and ``/{workspace}/wps3``. Each copy's
-operations resolve to the same handlers, which receive the root they were called under."""
+operations resolve to the same handlers, which receive the root they were called under.
+Paths marked ``x-ades-mount: server`` (the health probes) belong to the server as a whole:
+they are served once, at their own path, and left out of each root's API document."""
 
 from __future__ import annotations
 
@@ -20,6 +22,17 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 ROOTS = ("ogc-api", "wps3")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "ades.yaml"
 _METHODS = ("get", "put", "post", "delete", "patch")
+SERVER_MOUNT = "x-ades-mount"
+
+
+def is_server_path(item: dict[str, Any]) -> bool:
+    return item.get(SERVER_MOUNT) == "server"
+
+
+def root_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The contract of one workspace root: without the server's own paths."""
+    paths = {path: item for path, item in spec["paths"].items() if not is_server_path(item)}
+    return {**spec, "paths": paths}
 
 
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
@@ -32,8 +45,11 @@ def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(spec)
     out["servers"] = [{"url": "/"}]
     out["paths"] = {}
+    for path, item in spec["paths"].items():
+        if is_server_path(item):
+            out["paths"][path] = {k: v for k, v in item.items() if k != SERVER_MOUNT}
     for root in ROOTS:
-        for path, item in spec["paths"].items():
+        for path, item in root_spec(spec)["paths"].items():
             item = copy.deepcopy(item)
             item["parameters"] = [workspace, *item.get("parameters", [])]
             for method in _METHODS:
@@ -44,6 +60,8 @@ def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bind_root(operation_id: str) -> Callable[..., Any]:
+    if "@" not in operation_id:  # a path of the server, outside the workspace roots
+        return get_function_from_name(operation_id)
     name, root = operation_id.split("@")
     handler = get_function_from_name(name)
 

