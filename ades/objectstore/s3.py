@@ -33,20 +33,28 @@ class S3ObjectStore(ObjectStore):
     ):
         self.endpoint = endpoint
         self.bucket = bucket
-        self.client = boto3.client(
+        config = Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "standard"},
+            # Checksums on every request are not understood by every S3 (SeaweedFS).
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
+        )
+        credentials = {
+            "endpoint_url": endpoint or None,
+            "aws_access_key_id": access_key,
+            "aws_secret_access_key": secret_key,
+            "region_name": region,
+        }
+        self.client = boto3.client("s3", config=config, **credentials)
+        # Readiness probes must answer within a probe's timeout: one try, short timeouts.
+        self._probe = boto3.client(
             "s3",
-            endpoint_url=endpoint or None,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name=region,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 5, "mode": "standard"},
-                # Checksums on every request are not understood by every S3 (SeaweedFS).
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                max_pool_connections=32,
+            config=config.merge(
+                Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2)
             ),
+            **credentials,
         )
         self.transfer = TransferConfig(max_concurrency=8)
 
@@ -93,7 +101,7 @@ class S3ObjectStore(ObjectStore):
 
     def unready_reason(self) -> str | None:
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            self._probe.head_bucket(Bucket=self.bucket)
             return None
         except ClientError as err:
             return f"S3 bucket '{self.bucket}': {err.response['Error'].get('Code', err)}"

@@ -130,6 +130,10 @@ class EmbeddedSeaweedFS:
             f"-master.port={master}",
             f"-master.port.grpc={master_grpc}",
             "-master.telemetry=false",
+            # The one master resumes its Raft state; restarted on the same (kept) address it
+            # waits out an election timeout before it leads, and with the default 10 s the
+            # S3 stays unusable for ~15 s after every restart.
+            "-master.electionTimeout=1s",
             # Every bucket is a collection that takes 7 volumes when it is first written to;
             # with the default 30 GB volumes and -volume.max=0 the free disk allows only a few
             # buckets. Smaller volumes and a fixed count leave room for many; unwritten space
