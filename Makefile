@@ -12,8 +12,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make run PORT=8080 HOST=0.0.0.0` listens there; without them ADES_PORT and ADES_HOST
+# apply, else 127.0.0.1:8000. Only values given on make's command line count: a HOST or
+# PORT variable a shell happens to export must not move the server.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 run: $(STAMP)
-	$(BIN)/ades serve --workspaces workspaces
+	$(BIN)/ades serve --workspaces workspaces $(call given,HOST,--host) $(call given,PORT,--port)
 
 test: $(STAMP)
 	$(BIN)/ruff check ades tests bench

@@ -4,6 +4,7 @@ the one place where the ports meet their implementations."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ades.api import errors as api_errors
 from ades.api.context import Services
-from ades.api.spec import VALIDATORS, load_spec, mounted_spec, resolver
+from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
 from ades.db.jobs import JobStore, make_engine
 from ades.db.logs import LogStore
@@ -50,6 +51,26 @@ class _SeveralBodyTypesAreIntended(logging.Filter):
 
 
 logging.getLogger("connexion.operations.openapi3").addFilter(_SeveralBodyTypesAreIntended())
+
+
+class TrailingSlashServed:
+    """Serves a path under a workspace root with a trailing slash as the same path without
+    one. Clients that build URLs by joining paths ask for ``/demo/ogc-api/``; Starlette's
+    router would answer a 307, which some clients do not follow (or not for a POST)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _UNDER_A_ROOT.match(scope["path"]):
+            scope = {**scope, "path": scope["path"].rstrip("/")}
+            if scope.get("raw_path"):
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/")
+        await self.app(scope, receive, send)
+
+
+# /{workspace}/{root}/ and anything under it that ends with a slash.
+_UNDER_A_ROOT = re.compile(rf"^/[^/]+/(?:{'|'.join(map(re.escape, ROOTS))})(?:/.*)?/$")
 
 
 class JsonByDefault:
@@ -140,6 +161,7 @@ def create_app(settings: Settings) -> Server:
         callback_document,
         attempts=settings.callback_attempts,
         backoff=settings.callback_backoff,
+        logs=logs,
     )
     closers.append(callbacks.close)
     stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
@@ -175,6 +197,7 @@ def create_app(settings: Settings) -> Server:
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(TrailingSlashServed, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_error_handler(AdesError, api_errors.domain_error)
     app.add_error_handler(ProblemException, api_errors.rejected_request)
     app.add_error_handler(HTTPException, api_errors.rejected_request)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from ades.app import create_app
+from ades.app import Server, create_app
 from ades.settings import Settings
 
 
@@ -27,20 +27,31 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host, port=args.port, data_dir=args.data_dir, workspaces=args.workspaces
     )
     server = create_app(settings)
-    base = f"http://{settings.host}:{settings.port}"
-    objects = server.services.objects
-    print(f"ADES serving workspaces {', '.join(server.services.processes.workspaces())}")
-    for ws in server.services.processes.workspaces():
-        print(f"  {base}/{ws}/ogc-api/   {base}/{ws}/wps3/")
-    print(f"  API docs: {base}/ui/")
-    print(
-        f"  S3: {objects.endpoint} bucket={objects.bucket} "
-        f"access_key={settings.s3_access_key} secret_key={settings.s3_secret_key}"
-    )
+    print(banner(settings, server), flush=True)
     try:
         uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="info")
     finally:
         server.close()
+
+
+def banner(settings: Settings, server: Server) -> str:
+    """What `ades serve` prints at start: where to go. The credentials of the S3 only when
+    it is the embedded one, which the server made with them; an external S3's secret is
+    its operator's, and a terminal or a log is no place for it."""
+    base = f"http://{settings.host}:{settings.port}"
+    objects = server.services.objects
+    workspaces = server.services.processes.workspaces()
+    lines = [f"ADES serving workspaces {', '.join(workspaces)} (list: {base}/)"]
+    lines += [f"  {base}/{ws}/ogc-api/   {base}/{ws}/wps3/" for ws in workspaces]
+    lines.append(f"  API docs: {base}/ui/")
+    if settings.s3_endpoint:
+        lines.append(f"  S3: {objects.endpoint} bucket={objects.bucket}")
+    else:
+        lines.append(
+            f"  S3 (embedded): {objects.endpoint} bucket={objects.bucket} "
+            f"access_key={settings.s3_access_key} secret_key={settings.s3_secret_key}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,16 @@ class InvalidInput(AdesError):
         super().__init__(f"input '{name}': {reason}")
 
 
+class NotAcceptable(AdesError):
+    """A raw result has no representation the request's Accept header takes."""
+
+    def __init__(self, output_id: str, offered: tuple[str, ...], accept: str):
+        super().__init__(
+            f"output '{output_id}' can be sent as {', '.join(offered)}; "
+            f"none is acceptable to 'Accept: {accept}'"
+        )
+
+
 class InvalidRequest(AdesError):
     """A request body or parameter is malformed (not about one named input)."""
 

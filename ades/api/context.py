@@ -67,3 +67,10 @@ def json_response(
     mimetype: str = "application/json",
 ) -> Response:
     return Response(json.dumps(doc), status, headers=headers, mimetype=mimetype)
+
+
+def no_content() -> Response:
+    """A 204: no body, so no Content-Type (Flask would label the empty body text/html)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response

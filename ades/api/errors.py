@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 OGC2 = "http://www.opengis.net/def/exceptions/ogcapi-processes-2/1.0/"
 OGC4 = "http://www.opengis.net/def/exceptions/ogcapi-processes-4/1.0/"
+# Part 1 names no exception for 406; one URI serves ours and Connexion's.
+NOT_ACCEPTABLE = OGC1 + "not-acceptable"
 
 # Domain exception → (HTTP status, type URI). Checked in subclass order: first match wins.
 TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
@@ -39,6 +41,7 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.Locked: (423, OGC4 + "locked"),
     errors.UnprocessableDefinition: (422, OGC1 + "invalid-parameter-value"),
     errors.NoEstimate: (404, OGC1 + "not-found"),
+    errors.NotAcceptable: (406, NOT_ACCEPTABLE),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.
@@ -46,7 +49,7 @@ HTTP_TYPES: dict[int, str] = {
     400: OGC1 + "invalid-parameter-value",
     404: OGC1 + "not-found",
     405: OGC1 + "method-not-allowed",
-    406: OGC1 + "not-acceptable",
+    406: NOT_ACCEPTABLE,
     # Part 1 defines no 415; Part 2 (deploy, replace) does, and it fits every body.
     415: OGC2 + "unsupported-media-type",
 }

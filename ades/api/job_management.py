@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Response
 
-from ades.api.context import json_response, services, workspace_urls
+from ades.api.context import json_response, no_content, services, workspace_urls
 from ades.api.jobs import status_after
 from ades.api.views import job_definition, log_entries, status_info
 from ades.errors import UnprocessableDefinition
@@ -25,7 +25,7 @@ def create(workspace: str, root: str, body: Any = None) -> Response:
 def update(workspace: str, root: str, jobId: str, body: Any = None) -> Response:  # noqa: N803
     workspace_urls(workspace, root)
     services().jobs.update(workspace, jobId, _object(body, "job update"))
-    return Response(status=204)
+    return no_content()
 
 
 def start(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803

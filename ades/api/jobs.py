@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 
 from ades.api.context import json_response, page_links, services, workspace_urls
+from ades.api.negotiation import check_acceptable, raw_body
 from ades.api.views import (
     GEOJSON,
     Download,
@@ -16,8 +17,6 @@ from ades.api.views import (
     job_list,
     ogc_results,
     ogc_value,
-    raw_part,
-    raw_results,
     status_info,
     wps3_results,
 )
@@ -43,6 +42,8 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     ades = services()
     process = ades.processes.get(workspace, processId)
     asynchronous, wait = _execution_mode(process, request_doc)
+    if not asynchronous and _answers_raw(urls, request_doc):
+        check_acceptable(process, request_doc, request.headers.get("Accept"))
     job = ades.jobs.submit(workspace, process.id, request_doc, links_root=urls())
     applied = []
     if asynchronous:
@@ -186,9 +187,9 @@ def get_result(
     if isinstance(record, dict) and record.get("type") == DIRECTORY:
         return json_response(ades.stac_results.directory(record, _files(urls, job)))
     value = ogc_value(outputId, record, _download(urls, job))
-    if isinstance(value, dict):
+    if isinstance(record, dict) and "href" in record:
         return Response(status=303, headers={"Location": value["href"]})
-    body, media_type = raw_part(value)
+    body, media_type = raw_body({outputId: value}, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
 
 
@@ -245,11 +246,17 @@ def _sync_results(workspace: str, job: Job, urls: Urls, request_doc: dict[str, A
     job = services().jobs.results(workspace, job.id)  # raises for failed / dismissed jobs
     if urls.flavour == "wps3":
         return json_response(wps3_results(job))
-    # OGC API - Processes 1.0: `raw` unless the request asks for the results document.
-    if request_doc.get("response") == "document":
-        return json_response(ogc_results(job, _download(urls, job)))
-    body, media_type = raw_results(job, _download(urls, job))
+    results = ogc_results(job, _download(urls, job))
+    if not _answers_raw(urls, request_doc):
+        return json_response(results)
+    body, media_type = raw_body(results, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
+
+
+def _answers_raw(urls: Urls, request_doc: dict[str, Any]) -> bool:
+    """OGC API - Processes 1.0: a synchronous answer is `raw` unless the request asks for
+    the results document; the EOEPCA root always answers with its outputs document."""
+    return urls.flavour != "wps3" and request_doc.get("response") != "document"
 
 
 def _result_urls(urls: Urls, job: Job) -> ResultUrls:

@@ -1,4 +1,5 @@
-"""Landing page, conformance declaration and API definition of a workspace root."""
+"""The server's root document, and the landing page, conformance declaration and API
+definition of a workspace root."""
 
 from __future__ import annotations
 
@@ -7,13 +8,44 @@ from typing import Any
 from flask import Response, current_app, request
 
 from ades.api import job_management, jobs, processes
-from ades.api.context import json_response, workspace_urls
-from ades.api.spec import root_spec
+from ades.api.context import json_response, services, workspace_urls
+from ades.api.spec import ROOTS, root_spec
 from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 CONFORMANCE = [CONF + "core", CONF + "json", CONF + "oas30"]
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+ROOT_TITLES = {
+    "ogc-api": "OGC API - Processes",
+    "wps3": "EOEPCA ADES (wps3)",
+}
+
+
+def root_document() -> Response:
+    """``GET /``: where a newcomer (or a client given only the host) finds the workspaces."""
+    base = request.host_url.rstrip("/")
+    workspaces = [
+        {
+            "id": ws,
+            "links": [
+                link(f"{base}/{ws}/{root}", "service", f"{ROOT_TITLES[root]} of workspace '{ws}'")
+                for root in ROOTS
+            ],
+        }
+        for ws in services().processes.workspaces()
+    ]
+    return json_response(
+        {
+            "title": "ADES workspace server",
+            "description": "Each workspace is served under two roots: ogc-api (OGC API - "
+            "Processes) and wps3 (EOEPCA ADES).",
+            "workspaces": workspaces,
+            "links": [
+                link(f"{base}/", "self", "This document"),
+                link(f"{base}/ui/", "service-doc", "The API documentation", "text/html"),
+            ],
+        }
+    )
 
 
 def landing_page(workspace: str, root: str) -> Response:

@@ -7,7 +7,13 @@ import json
 
 from flask import Response, request
 
-from ades.api.context import json_response, page_links, services, workspace_urls
+from ades.api.context import (
+    json_response,
+    no_content,
+    page_links,
+    services,
+    workspace_urls,
+)
 from ades.api.views import deployed_process, link, process_description, process_summary
 from ades.packages.source import cwl_media_type
 
@@ -55,13 +61,13 @@ def replace_process(
 ) -> Response:
     workspace_urls(workspace, root)
     services().processes.replace(workspace, processId, *_body(), workflow_id=w)
-    return Response(status=204)
+    return no_content()
 
 
 def undeploy_process(workspace: str, root: str, processId: str) -> Response:  # noqa: N803
     workspace_urls(workspace, root)
     services().processes.undeploy(workspace, processId)
-    return Response(status=204)
+    return no_content()
 
 
 def get_package(workspace: str, root: str, processId: str) -> Response:  # noqa: N803

@@ -1,8 +1,7 @@
 """Mounting the OpenAPI contract: ``openapi/ades.yaml`` describes one workspace root; the
 server serves it under ``/{workspace}/ogc-api`` and ``/{workspace}/wps3``. Each copy's
 operations resolve to the same handlers, which receive the root they were called under.
-Paths marked ``x-ades-mount: server`` (the health probes) belong to the server as a whole:
-they are served once, at their own path, and left out of each root's API document."""
+Its ``x-server-paths`` (the server's own ``/``) are served once, as they are."""
 
 from __future__ import annotations
 
@@ -22,34 +21,30 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 ROOTS = ("ogc-api", "wps3")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "ades.yaml"
 _METHODS = ("get", "put", "post", "delete", "patch")
-SERVER_MOUNT = "x-ades-mount"
-
-
-def is_server_path(item: dict[str, Any]) -> bool:
-    return item.get(SERVER_MOUNT) == "server"
-
-
-def root_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The contract of one workspace root: without the server's own paths."""
-    paths = {path: item for path, item in spec["paths"].items() if not is_server_path(item)}
-    return {**spec, "paths": paths}
 
 
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
+SERVER_PATHS = "x-server-paths"
+
+
+def root_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The contract of one workspace root, as its ``/api`` serves it: without the server's
+    own paths, which are not under the root."""
+    return {key: value for key, value in spec.items() if key != SERVER_PATHS}
+
+
 def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The contract repeated under each root, with a ``workspace`` path parameter."""
+    """The contract repeated under each root, with a ``workspace`` path parameter, and the
+    server's own paths beside them."""
     workspace = {"name": "workspace", "in": "path", "required": True, "schema": {"type": "string"}}
-    out = copy.deepcopy(spec)
+    out = root_spec(copy.deepcopy(spec))
     out["servers"] = [{"url": "/"}]
-    out["paths"] = {}
-    for path, item in spec["paths"].items():
-        if is_server_path(item):
-            out["paths"][path] = {k: v for k, v in item.items() if k != SERVER_MOUNT}
+    out["paths"] = copy.deepcopy(spec.get(SERVER_PATHS, {}))
     for root in ROOTS:
-        for path, item in root_spec(spec)["paths"].items():
+        for path, item in spec["paths"].items():
             item = copy.deepcopy(item)
             item["parameters"] = [workspace, *item.get("parameters", [])]
             for method in _METHODS:
@@ -60,10 +55,10 @@ def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bind_root(operation_id: str) -> Callable[..., Any]:
-    if "@" not in operation_id:  # a path of the server, outside the workspace roots
-        return get_function_from_name(operation_id)
-    name, root = operation_id.split("@")
+    name, _, root = operation_id.partition("@")
     handler = get_function_from_name(name)
+    if not root:
+        return handler  # a path of the server, under no root
 
     @functools.wraps(handler)
     def bound(*args: Any, **kwargs: Any) -> Any:

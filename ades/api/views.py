@@ -216,30 +216,6 @@ def ogc_results(job: Job, href: Download = stored_href) -> dict[str, Any]:
     return {oid: ogc_value(oid, value, href) for oid, value in requested_results(job).items()}
 
 
-def raw_results(job: Job, href: Download = stored_href) -> tuple[bytes, str]:
-    """The 1.0 ``response: raw`` body and its media type: one output as itself, several as
-    the parts of a ``multipart/related`` body, one part per output."""
-    parts = {oid: raw_part(value) for oid, value in ogc_results(job, href).items()}
-    if not parts:
-        return b"", "text/plain"
-    if len(parts) == 1:
-        (part,) = parts.values()
-        return part
-    boundary = f"ades-{job.id}"
-    body = b""
-    for oid, (data, media_type) in parts.items():
-        head = f"--{boundary}\r\nContent-ID: <{oid}>\r\nContent-Type: {media_type}\r\n\r\n"
-        body += head.encode() + data + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    return body, f'multipart/related; boundary="{boundary}"'
-
-
-def raw_part(value: Any) -> tuple[bytes, str]:
-    if isinstance(value, str):
-        return value.encode(), "text/plain; charset=utf-8"
-    return json.dumps(value).encode(), JSON
-
-
 def ogc_value(output_id: str, value: Any, href: Download = stored_href) -> Any:
     """One output as the results document shows it: its inline value or a link."""
     if isinstance(value, list):

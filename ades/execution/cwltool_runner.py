@@ -4,6 +4,7 @@ is read as it comes to say which step failed, with which exit code and which las
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ades
 from ades.execution.runner import CwlRunner, RunOutcome
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 # which leaves no chance to clean up) cwltool is re-parented, and the watchdog kills its whole
 # process group, the tools included, so no orphan keeps computing. A parent-death signal
 # (prctl) would not do: it fires when the *thread* that forked exits, not the server.
+# cwltool's warnings about the server's own hints (ades:JobControl) are dropped here, at
+# their source, so the job's log holds only what concerns the user's package.
 _CWLTOOL_MAIN = """\
 import os, signal, sys, threading, time
 def _watch(server=int(os.environ.pop("ADES_SERVER_PID"))):
@@ -46,6 +50,8 @@ def _watch(server=int(os.environ.pop("ADES_SERVER_PID"))):
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=_watch, name="ades-orphan-watchdog", daemon=True).start()
 sys.argv[0] = "cwltool"
+from ades.packages.hints import quiet_about_our_hints
+quiet_about_our_hints()
 from cwltool.main import run
 sys.exit(run())
 """
@@ -207,6 +213,12 @@ def _child_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join(
         [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])]
     )
+    # The child imports ades (for the hint filter) from the workdir, where a server started
+    # from a source checkout without installing would not find it. cwltool passes tools
+    # no PYTHONPATH, so theirs stays untouched.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(ades.__file__).resolve().parents[1]), *filter(None, [env.get("PYTHONPATH")])]
+    )
     return env
 
 
@@ -237,7 +249,11 @@ def _follow(run: _Run, sink: _LineSink) -> bytes:
         selector.register(process.stdout, selectors.EVENT_READ)
         selector.register(process.stderr, selectors.EVENT_READ)
         while selector.get_map():
-            for key, _ in selector.select(timeout=0.5):
+            ready = selector.select(timeout=0.5)
+            if not ready:
+                # cwltool writes a record whole; a pause means the last one is complete.
+                sink.flush()
+            for key, _ in ready:
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fileobj)
@@ -252,6 +268,7 @@ def _follow(run: _Run, sink: _LineSink) -> bytes:
                 _signal_group(run, signal.SIGKILL)
     if partial:
         sink.put(partial)
+    sink.flush()
     return bytes(stdout)
 
 
@@ -269,7 +286,10 @@ def _end(run: _Run) -> None:
 
 
 class _LineSink:
-    """Where each stderr line of cwltool goes: the failure parser, cwltool.log, on_log."""
+    """Where each stderr line of cwltool goes: the failure parser, cwltool.log, and, put
+    together into messages, on_log. A message is one of cwltool's records with the lines it
+    spans (a wrapped warning, an error with its details, a command line with its arguments),
+    or one line of a tool's own output; cwltool.log keeps the lines as they came."""
 
     def __init__(
         self,
@@ -282,18 +302,41 @@ class _LineSink:
         self.log_file = log_file
         self.on_log = on_log
         self.job_id = job_id
+        self._message: list[str] = []  # lines of the message not yet complete
 
     def put(self, raw: bytes) -> None:
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        self.cwl_log.feed(line)
+        place = self.cwl_log.feed(line)
         self.log_file.write(line + "\n")
+        if place is LinePlace.CONTINUES and self._message:
+            self._message.append(line)
+        else:
+            self.flush()
+            self._message = [line]
+        if place is LinePlace.TOOL_OUTPUT or self.cwl_log.tool_output_next:
+            self.flush()  # nothing more can join it
+
+    def flush(self) -> None:
+        """Hand on the message being put together, complete or not."""
+        if not self._message:
+            return
+        message = "\n".join(self._message)
+        self._message = []
         if self.on_log is not None:
             try:
-                self.on_log(line)
+                self.on_log(message)
             except Exception:
                 # A broken log consumer must not break, or orphan, the run itself.
                 log.exception("job %s: on_log failed; no more lines go to it", self.job_id)
                 self.on_log = None
+
+
+class LinePlace(enum.Enum):
+    """Where a stderr line of cwltool stands among the messages."""
+
+    STARTS = "starts"  # a record of cwltool's, or a line that stands alone
+    CONTINUES = "continues"  # a further line of the message before it
+    TOOL_OUTPUT = "tool output"  # a line a tool printed: a message of its own
 
 
 _RECORD = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$")
@@ -351,17 +394,22 @@ class CwltoolLog:
         self._running: str | None = None  # job started and not completed
         self._open_error: list[str] | None = None  # error record taking continuation lines
 
-    def feed(self, line: str) -> None:
+    @property
+    def tool_output_next(self) -> bool:
+        """A tool's command line has been printed whole: what follows, until cwltool's next
+        record, is that tool's output."""
+        return self._streaming is not None
+
+    def feed(self, line: str) -> LinePlace:
         self.tail.append(line)
         if self._echoing is not None:
             self._echo_quote = _quote_after(line, self._echo_quote)
             if self._echo_quote is None and not line.endswith(" \\"):
                 self._end_echo(self._echoing, line)
-            return
+            return LinePlace.CONTINUES
         record = _RECORD.match(line)
         if record is None:
-            self._feed_other(line)
-            return
+            return self._feed_other(line)
         self._streaming = None
         self._open_error = None
         level, text = record.groups()
@@ -371,7 +419,7 @@ class CwltoolLog:
                 self._open_error = [text]
                 job = self.jobs.get(self._running) if self._running else None
                 (job.errors if job else self.errors).append(self._open_error)
-            return
+            return LinePlace.STARTS
         kind, name, rest = subject.groups()
         if kind == "workflow":
             self.is_workflow = True
@@ -379,18 +427,23 @@ class CwltoolLog:
             self._feed_step(name, rest)
         else:
             self._feed_job(name, rest, level)
+        return LinePlace.STARTS
 
-    def _feed_other(self, line: str) -> None:
+    def _feed_other(self, line: str) -> LinePlace:
         if self._streaming is not None:
             stderr = self.jobs[self._streaming].stderr
             stderr.append(line)
             while len(stderr) > self.stderr_lines:
                 stderr.popleft()
-        elif self._open_error is not None:
+            return LinePlace.TOOL_OUTPUT
+        if self._open_error is not None:
             self._open_error.append(line)
         elif usage := _USAGE_ERROR.match(line):
             # argparse, when the job order lacks an input the package requires
             self.errors.append([usage.group(1)])
+            return LinePlace.STARTS
+        # A wrapped record, or details a record announced on its first line.
+        return LinePlace.CONTINUES
 
     def _feed_step(self, name: str, rest: str) -> None:
         if rest == "start":

@@ -16,7 +16,7 @@ from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
 from ades.errors import NoSuchProcess
 from ades.execution.log_buffer import LogBuffer
-from ades.execution.progress import END, START, StepProgress, count_steps, line_level
+from ades.execution.progress import END, START, StepProgress, count_steps, message_level
 from ades.execution.runner import CwlRunner, RunOutcome
 from ades.jobs.service import Processes, results_prefix
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
@@ -123,7 +123,7 @@ class JobRun:
                 entry,
                 job_order,
                 workdir,
-                on_log=lambda line: self._cwltool_line(job.id, tracker, lines, line),
+                on_log=lambda message: self._cwltool_message(job.id, tracker, lines, message),
             )
         finally:
             lines.close()
@@ -203,11 +203,11 @@ class JobRun:
             return None  # dismissed while the inputs were downloading
         return staged
 
-    def _cwltool_line(
-        self, job_id: str, tracker: StepProgress, lines: LogBuffer, line: str
+    def _cwltool_message(
+        self, job_id: str, tracker: StepProgress, lines: LogBuffer, message: str
     ) -> None:
-        lines.add(line_level(line), line)
-        reading = tracker.feed(line)
+        lines.add(message_level(message), message)
+        reading = tracker.feed(message)
         if reading is not None:
             self._progress(job_id, reading.progress, reading.message)
 

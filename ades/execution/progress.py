@@ -1,6 +1,8 @@
 """A job's progress read from what cwltool says as it runs: each step started and
-completed, each element of a scattered step. The number rises and never falls; the
-running part of a job spans ``START`` to ``END`` percent, stage-out the rest below 100."""
+completed, each element of a scattered step; a package that is one tool, its tool started
+and completed. The number rises and never falls; the running part of a job spans ``START``
+to ``END`` percent, stage-out the rest below 100. Each message fed is one of cwltool's
+records (possibly spanning several lines) or a line of a tool's output."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ from ades.model import LogLevel
 START = 10  # inputs staged in
 END = 90  # the application ended; stage-out follows
 
-_RECORD = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$")
+# A record's first line: its level and text (further lines follow after a newline).
+_RECORD = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)")
+_WORKFLOW = re.compile(r"^\[workflow .*?\] ")
 _STEP = re.compile(r"^\[step (.+?)\] (start|completed (\w+))$")
+_JOB_COMMAND = re.compile(r"^\[job (.+?)\] /.*?\$ ")  # cwltool shows the command it starts
 _JOB_DONE = re.compile(r"^\[job (.+?)\] completed (\w+)$")
 _LEVELS = {
     "DEBUG": LogLevel.DEBUG,
@@ -27,9 +32,9 @@ _LEVELS = {
 }
 
 
-def line_level(line: str) -> LogLevel:
-    """The level of a cwltool stderr line; a tool's own output counts as info."""
-    record = _RECORD.match(line)
+def message_level(message: str) -> LogLevel:
+    """The level of a cwltool message; a tool's own output counts as info."""
+    record = _RECORD.match(message)
     return _LEVELS[record.group(1)] if record else LogLevel.INFO
 
 
@@ -64,21 +69,24 @@ class Reading:
 
 
 class StepProgress:
-    """Follows cwltool's stderr lines; ``feed`` returns a new reading when it changed."""
+    """Follows cwltool's messages; ``feed`` returns a new reading when it changed."""
 
     def __init__(self, total_steps: int):
         self.total = max(1, total_steps)
         self.started: list[str] = []
-        self.done = 0
+        self.done: float = 0  # steps completed
         self.is_workflow = False
         self.elements_done = 0  # completed jobs of the step now running (scatter elements)
         self.progress = START
 
-    def feed(self, line: str) -> Reading | None:
-        record = _RECORD.match(line)
+    def feed(self, message: str) -> Reading | None:
+        record = _RECORD.match(message)
         if record is None:
             return None
         text = record.group(2)
+        if _WORKFLOW.match(text):
+            self.is_workflow = True  # said before any step or job
+            return None
         if step := _STEP.match(text):
             self.is_workflow = True
             name, event = step.group(1), step.group(2)
@@ -91,10 +99,15 @@ class StepProgress:
             self.done += 1
             self.elements_done = 0
             return self._reading(f"finished step {name}")
+        if not self.is_workflow and (job := _JOB_COMMAND.match(text)):
+            # A package that is one tool has one step, the tool. Once it started, the job
+            # counts as half way through the running part, as far as anyone can tell.
+            self.done = 0.5
+            return self._reading(f"running tool {job.group(1)}")
         if job := _JOB_DONE.match(text):
             if not self.is_workflow:
                 self.done = 1
-                return self._reading(f"finished {job.group(1)}")
+                return self._reading(f"finished tool {job.group(1)}")
             self.elements_done += 1
             current = self.started[-1] if self.started else job.group(1)
             return self._reading(f"running step {current}")

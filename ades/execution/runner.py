@@ -35,8 +35,9 @@ class CwlRunner(ABC):
         on_log: Callable[[str], None] | None = None,
     ) -> RunOutcome:
         """Run ``package`` (``entry`` picks the process in a $graph, e.g. "#main") on
-        ``job_order`` inside ``workdir``; block until it ends. ``on_log`` receives each line
-        the runner logs, as it comes."""
+        ``job_order`` inside ``workdir``; block until it ends. ``on_log`` receives each
+        message the runner logs, as it comes: a record with every line it spans, or one line
+        of a tool's own output."""
 
     @abstractmethod
     def cancel(self, job_id: str) -> bool:

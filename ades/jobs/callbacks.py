@@ -1,11 +1,13 @@
 """Callbacks (OGC API - Processes Part 1 ``subscriber``): when a job starts running, succeeds
 or fails, POST its status document (with the results, on success) to the URL the execute
 request gave for that event. Deliveries run on a small pool of their own with retries and
-backoff, so a slow or absent subscriber never holds a job up."""
+backoff, so a slow or absent subscriber never holds a job up. One that cannot be delivered
+is said in the job's own log, where its owner looks, not only in the server's."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,8 @@ from typing import Any
 
 import requests
 
-from ades.model import Job, JobStatus
+from ades.db.logs import LogStore
+from ades.model import Job, JobStatus, LogLevel
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,14 @@ class CallbackSender:
         attempts: int = 5,
         backoff: float = 0.5,
         timeout: float = 10.0,
+        logs: LogStore | None = None,
     ):
         """``load`` reads a job by id, ``render`` makes the document to POST. A delivery is
-        tried ``attempts`` times, waiting ``backoff`` seconds, then twice that, and so on."""
+        tried ``attempts`` times, waiting ``backoff`` seconds, then twice that, and so on;
+        one that never got through is a warning in the job's ``logs``."""
         self.load = load
         self.render = render
+        self.logs = logs
         self.attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
@@ -58,24 +64,50 @@ class CallbackSender:
             if key in self._sent:
                 return
             self._sent.add(key)
-        self._pool.submit(self._deliver, uri, self.render(job), job.id)
+        event = EVENTS[job.status]
+        self._pool.submit(self._deliver, uri, self.render(job), job.id, event)
 
     def close(self) -> None:
         self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _deliver(self, uri: str, doc: dict[str, Any], job_id: str) -> None:
+    def _deliver(self, uri: str, doc: dict[str, Any], job_id: str, event: str) -> None:
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
                 response = requests.post(uri, json=doc, timeout=self.timeout)
                 if response.status_code < 400:
                     return
-                why = f"HTTP {response.status_code}"
+                why = f"the subscriber answered HTTP {response.status_code}"
+            except requests.Timeout:
+                why = f"no answer within {self.timeout:g}s"
             except requests.RequestException as err:
-                why = str(err)
+                why = _reason(err)
             log.info("job %s: callback to %s failed (%s), attempt %d", job_id, uri, why, attempt)
-            if attempt == self.attempts or self._closed.wait(delay):
+            if attempt == self.attempts:
                 break
+            if self._closed.wait(delay):
+                # The server stops; its database may be gone already.
+                log.warning("job %s: callback to %s abandoned at shutdown", job_id, uri)
+                return
             delay *= 2
-        log.warning("job %s: gave up the callback to %s", job_id, uri)
+        message = (
+            f"callback ({event}) to {uri} could not be delivered "
+            f"after {self.attempts} attempt(s): {why}"
+        )
+        log.warning("job %s: %s", job_id, message)
+        if self.logs is not None:
+            try:
+                self.logs.add(job_id, LogLevel.WARNING, message)
+            except Exception:
+                log.exception("job %s: the undelivered callback could not be logged", job_id)
+
+
+# What the operating system said, inside the wrapping of requests and urllib3
+# ("... Failed to establish a new connection: [Errno 111] Connection refused')").
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _reason(err: requests.RequestException) -> str:
+    found = _OS_ERROR.search(str(err))
+    return found.group(1).strip() if found else str(err)

@@ -80,6 +80,7 @@ def _ports(path: Path) -> list[int]:
 
 
 _PR_SET_PDEATHSIG = 1
+SOCKET_DIR = "/tmp"
 
 
 def _die_with_parent() -> None:
@@ -99,15 +100,15 @@ class EmbeddedSeaweedFS:
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.s3_port = 0
+        self.ports: list[int] = []
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
 
     def command(self, logs: Path) -> list[str]:
-        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _ports(
-            self.data_dir / "ports.json"
-        )
+        self.ports = _ports(self.data_dir / "ports.json")
+        master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = self.ports
         self.s3_port = s3
         identities = {
             "identities": [
@@ -197,13 +198,31 @@ class EmbeddedSeaweedFS:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        # weed 4.x does not exit on SIGTERM while its S3 gateway has open connections; its
-        # writes are already on disk, so it gets a short grace and then SIGKILL.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        if process.poll() is None:
+            # weed 4.x does not exit on SIGTERM while its S3 gateway has open connections;
+            # its writes are already on disk, so it gets a short grace and then SIGKILL.
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+        self._remove_sockets()
+
+    def sockets(self) -> list[Path]:
+        """The Unix sockets weed made beside its TCP ports: ``/tmp/seaweedfs-<part>-<port>.sock``
+        (a fixed place, whatever TMPDIR says) for several of its parts."""
+        return [
+            path
+            for port in self.ports
+            for path in Path(SOCKET_DIR).glob(f"seaweedfs-*-{port}.sock")
+            if path.is_socket()
+        ]
+
+    def _remove_sockets(self) -> None:
+        # weed leaves them behind even when it exits on SIGTERM, and a SIGKILL gives it no
+        # chance; the ports are ours until now, so the sockets named after them are too.
+        for path in self.sockets():
+            path.unlink(missing_ok=True)

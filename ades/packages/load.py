@@ -3,7 +3,6 @@ cwltool's static checks), pick its entry point, and describe that entry as a Pro
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import uuid
@@ -28,24 +27,14 @@ from schema_salad.sourceline import relname
 
 from ades.errors import InvalidPackage
 from ades.model import Parameter, Process
+from ades.packages.hints import JOB_CONTROL_HINT, quiet_about_our_hints
 from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
 
-JOB_CONTROL_HINT = "https://ades.dev/cwl#JobControl"
 JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
 SOFTWARE_VERSION_KEYS = ("https://schema.org/softwareVersion", "http://schema.org/softwareVersion")
 DEFAULT_VERSION = "0.0.0"
 
-
-class _OurHintIsKnown(logging.Filter):
-    """schema-salad and cwltool warn about every hint they do not know, ours included, on
-    each load; the ades:JobControl hint is read here, so those warnings are only noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "https://ades.dev/cwl#" not in record.getMessage()
-
-
-for _name in ("salad", "cwltool"):
-    logging.getLogger(_name).addFilter(_OurHintIsKnown())
+quiet_about_our_hints()
 
 # cwltool keeps per-version schema caches in module globals; loading two documents at once
 # from different threads (two deploy requests) must not interleave.

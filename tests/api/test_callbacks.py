@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.api.conftest import poll
+from tests.api.conftest import free_port, poll
 
 CALLBACK = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/callback"
 ASYNC = {"Prefer": "respond-async"}
@@ -96,6 +96,33 @@ def test_failed_callback_of_a_created_then_started_job(live, subscriber):
     assert failed[0]["status"] == "failed"
     assert failed[0]["failure"]["step"] == "explode"
     assert failed[0]["links"][0]["href"].startswith(live.url("/lab/wps3/jobs/"))
+
+
+def test_undeliverable_callbacks_are_warnings_in_the_jobs_logs(live, subscriber):
+    attempts = live.server.services.settings.callback_attempts
+    subscriber.refuse["/done"] = attempts + 1  # refuses every try
+    nobody = f"http://127.0.0.1:{free_port()}/running"  # a closed port: refused connections
+    body = {
+        "inputs": {"stringInput": "unheard"},
+        "subscriber": {"successUri": subscriber.base + "/done", "inProgressUri": nobody},
+    }
+    r = live.post("/demo/ogc-api/processes/echo/execution", json=body, headers=ASYNC)
+    assert r.status_code == 201, r.text
+    logs = r.headers["Location"] + "/logs"
+
+    def warnings() -> list[str]:
+        entries = live.http.get(logs, params={"level": "warning"}).json()["logs"]
+        return [e["message"] for e in entries if e["level"] == "warning"]
+
+    said = poll(warnings, lambda w: len(w) == 2, deadline=60)
+    # Only after the last attempt: the subscriber was asked every time first.
+    assert subscriber.refused["/done"] == attempts
+    refused = next(m for m in said if subscriber.base in m)
+    assert refused == (f"callback (successUri) to {subscriber.base}/done could not be delivered "
+                       f"after {attempts} attempt(s): the subscriber answered HTTP 503")
+    closed = next(m for m in said if nobody in m)
+    assert closed == (f"callback (inProgressUri) to {nobody} could not be delivered "
+                      f"after {attempts} attempt(s): Connection refused")
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,34 @@ def test_bad_log_parameters_are_400_naming_them(live):
     bad = live.http.get(location + "/logs", params={"level": "loud"})
     assert bad.status_code == 400
     assert "level" in bad.json()["detail"]
+
+
+def test_echo_logs_no_warning_and_one_entry_per_message(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution",
+                  json={"inputs": {"stringInput": "two words"}}, headers=ASYNC)
+    location = r.headers["Location"]
+    assert live.wait_for(location, {"successful", "failed"})["status"] == "successful"
+    # The server's own ades:JobControl hint of echo is no concern of the user's.
+    warnings = live.http.get(location + "/logs", params={"level": "warning"}).json()["logs"]
+    assert warnings == []
+    messages = [e["message"] for e in live.http.get(location + "/logs").json()["logs"]]
+    assert not [m for m in messages if "ades.dev" in m]
+    # cwltool prints the command over several lines; they make one entry.
+    commands = [m for m in messages if m.startswith("INFO [job echo] /")]
+    assert len(commands) == 1, messages
+    assert "\n    -c \\\n" in commands[0] and "'two words'" in commands[0]
+    assert not [m for m in messages if m.startswith(" ")], messages
+
+
+def test_a_lone_tool_shows_its_progress_and_what_runs(live):
+    r = live.post("/demo/ogc-api/processes/echo/execution",
+                  json={"inputs": {"stringInput": "slow", "pause": 60}}, headers=ASYNC)
+    location = r.headers["Location"]
+    try:
+        running = poll(lambda: live.http.get(location).json(),
+                       lambda d: d["status"] != "accepted" and d["progress"] > 10, deadline=60)
+        assert running["status"] == "running"
+        assert running["message"] == "running tool echo"
+        assert 10 < running["progress"] < 90
+    finally:
+        live.http.delete(location)

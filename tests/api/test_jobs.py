@@ -19,12 +19,13 @@ CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 @pytest.mark.parametrize("response", [None, "raw"])
 def test_sync_execute_answers_raw_by_default(live, response):
     """OGC API - Processes 1.0: ``response`` defaults to raw; one output is the value itself
-    (mixedOutput, null when mixedInput is absent, is left out)."""
+    (mixedOutput, null when mixedInput is absent, is left out), as JSON unless the client
+    prefers another type (tests/api/test_negotiation.py)."""
     body = {**HELLO, "response": response} if response else HELLO
     r = live.post("/demo/ogc-api/processes/echo/execution", json=body)
     assert r.status_code == 200, r.text
-    assert r.headers["Content-Type"].startswith("text/plain")
-    assert r.text == "hello world"
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json() == "hello world"
     assert "Link" not in r.headers
 
 
@@ -52,8 +53,8 @@ def test_sync_raw_with_two_outputs_is_multipart(live):
         headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
         bodies[headers["Content-ID"]] = (headers["Content-Type"], data)
     assert bodies == {
-        "<echoOutput>": ("text/plain; charset=utf-8", b"hi"),
-        "<mixedOutput>": ("text/plain; charset=utf-8", b"there"),
+        "<echoOutput>": ("application/json", b'"hi"'),
+        "<mixedOutput>": ("application/json", b'"there"'),
     }
 
 
@@ -93,7 +94,7 @@ def test_bad_output_requests_are_400_and_store_nothing(live, extra, named):
 def test_execute_without_content_type_reads_json(live):
     r = live.post("/demo/ogc-api/processes/echo/execution", data=json.dumps(HELLO))
     assert r.status_code == 200, r.text
-    assert r.text == "hello world"
+    assert r.json() == "hello world"
 
 
 def test_errors_are_json_unless_problem_json_is_asked_for(live):
@@ -227,7 +228,11 @@ def test_dismiss_running_job_kills_its_processes(live):
     validate(d.json(), "statusInfo.yaml")
     assert d.json()["status"] == "dismissed"
     poll(lambda: _processes_in(workdir), lambda procs: not procs, deadline=30)
-    assert live.get(f"/lab/ogc-api/jobs/{job_id}").json()["status"] == "dismissed"
+    # The job stays readable (as the README says): only its results are gone.
+    status = live.get(f"/lab/ogc-api/jobs/{job_id}")
+    assert status.status_code == 200
+    assert status.json()["status"] == "dismissed"
+    assert live.get(f"/lab/ogc-api/jobs/{job_id}/logs").status_code == 200
     gone = live.get(f"/lab/ogc-api/jobs/{job_id}/results")
     assert gone.status_code == 404
     assert gone.json()["type"] == OGC1 + "no-such-job"

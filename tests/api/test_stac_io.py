@@ -223,7 +223,8 @@ def test_a_literal_output_is_served_as_itself(live):
                   json={"inputs": {"stringInput": "plain words", "mixedInput": 7}})
     done = live.wait_for(r.headers["Location"], {"successful", "failed"})
     base = f"/demo/wps3/jobs/{done['jobID']}/results"
-    text = live.get(f"{base}/echoOutput")
+    text = live.get(f"{base}/echoOutput", headers={"Accept": "text/plain"})
     assert (text.status_code, text.text) == (200, "plain words")
     assert text.headers["Content-Type"].startswith("text/plain")
+    assert live.get(f"{base}/echoOutput").json() == "plain words"
     assert live.get(f"{base}/mixedOutput").json() == 7

@@ -64,13 +64,48 @@ def test_a_docker_hint_runs_without_a_container_engine(
     assert not any("docker" in line and "run" in line for line in lines)
 
 
-def test_log_lines_go_to_on_log_and_to_the_log_file(
+def test_log_messages_go_to_on_log_and_their_lines_to_the_log_file(
     greeted: tuple[RunOutcome, list[str], Path],
 ) -> None:
-    _, lines, workdir = greeted
-    assert "greeted Ada" in lines  # the tool's own stderr
-    assert any("Final process status is success" in line for line in lines)
-    assert (workdir / "cwltool.log").read_text().splitlines() == lines
+    _, messages, workdir = greeted
+    assert "greeted Ada" in messages  # the tool's own stderr, a line of its own
+    assert any("Final process status is success" in m for m in messages)
+    assert (workdir / "cwltool.log").read_text().splitlines() == "\n".join(messages).splitlines()
+
+
+def test_a_command_line_is_one_message_and_each_line_of_tool_output_another(
+    greeted: tuple[RunOutcome, list[str], Path],
+) -> None:
+    _, messages, _ = greeted
+    commands = [m for m in messages if m.startswith("INFO [job main] /")]
+    assert len(commands) == 1
+    # cwltool prints the command over several lines: the script, then the argument.
+    assert "python3" in commands[0] and commands[0].rstrip().endswith("Ada")
+    assert "print(f\"greeted {name}\", file=sys.stderr)" in commands[0]
+    after = messages[messages.index(commands[0]) + 1]
+    assert after == "greeted Ada"
+
+
+def test_a_wrapped_error_record_is_one_message(tmp_path: Path) -> None:
+    messages: list[str] = []
+    CwltoolRunner().run("bad", DATA / "greet.cwl", "main", {"name": ["Ada"]}, tmp_path,
+                        messages.append)
+    errors = [m for m in messages if m.startswith("ERROR ")]
+    assert len(errors) == 1, messages
+    assert "Invalid job input record" in errors[0]
+    assert "the 'name' field is not valid" in errors[0]
+    # No line of it came apart as a message of its own.
+    assert all(m.startswith(("INFO ", "WARNING ", "ERROR ")) for m in messages), messages
+
+
+def test_no_message_about_the_servers_own_hints(tmp_path: Path) -> None:
+    # The demo echo carries the ades:JobControl hint, which cwltool does not know.
+    echo = Path(__file__).resolve().parents[2] / "workspaces" / "demo" / "processes" / "echo.cwl"
+    messages: list[str] = []
+    outcome = CwltoolRunner().run("echo", echo, None, {"stringInput": "hi"}, tmp_path,
+                                  messages.append)
+    assert outcome.ok, outcome.message
+    assert not [m for m in messages if "ades.dev" in m or m.startswith("WARNING")], messages
 
 
 def test_the_job_order_is_kept_in_the_workdir(

@@ -3,7 +3,7 @@ moving a step part of the way, the number never falling."""
 
 from pathlib import Path
 
-from ades.execution.progress import END, START, StepProgress, count_steps, line_level
+from ades.execution.progress import END, START, StepProgress, count_steps, message_level
 from ades.model import LogLevel
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -54,7 +54,32 @@ def test_a_tool_is_done_when_its_job_completes():
     assert tracker.feed("INFO [job echo] completed success").progress == END
 
 
-def test_line_levels():
-    assert line_level("WARNING [job x] something") is LogLevel.WARNING
-    assert line_level("CRITICAL boom") is LogLevel.ERROR
-    assert line_level("plain tool output") is LogLevel.INFO
+def test_a_lone_tool_moves_when_it_starts_and_says_what_runs():
+    tracker = StepProgress(1)
+    assert tracker.feed("INFO Resolved 'echo.cwl' to 'file:///x/echo.cwl'") is None
+    # cwltool's command record spans lines: the command, then one argument per line.
+    started = tracker.feed("INFO [job echo] /tmp/out-x$ sh \\\n    -c \\\n    'sleep 3'")
+    assert START < started.progress < END
+    assert started.message == "running tool echo"
+    assert tracker.feed("a line the tool printed") is None
+    done = tracker.feed("INFO [job echo] completed success")
+    assert (done.progress, done.message) == (END, "finished tool echo")
+
+
+def test_a_workflow_step_command_is_not_taken_for_a_lone_tool():
+    tracker = StepProgress(2)
+    tracker.feed("INFO [workflow ] start")
+    assert tracker.feed("INFO [job fetch] /tmp/x$ echo a") is None
+    assert tracker.progress == START
+
+
+def test_the_level_of_a_message_is_that_of_its_first_line():
+    warning = "WARNING Workflow checker warning:\nINFO-looking detail"
+    assert message_level(warning) is LogLevel.WARNING
+    assert message_level("ERROR Workflow error:\nInvalid job input record:") is LogLevel.ERROR
+
+
+def test_message_levels():
+    assert message_level("WARNING [job x] something") is LogLevel.WARNING
+    assert message_level("CRITICAL boom") is LogLevel.ERROR
+    assert message_level("plain tool output") is LogLevel.INFO

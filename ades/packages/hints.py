@@ -1,0 +1,23 @@
+"""The server's own CWL hints (namespace ``https://ades.dev/cwl#``): schema-salad and cwltool
+warn about every hint they do not know, and ours are read by the server, not by them, so
+their warnings about ours are noise wherever cwltool runs — in the server and in each run."""
+
+from __future__ import annotations
+
+import logging
+
+NAMESPACE = "https://ades.dev/cwl#"
+JOB_CONTROL_HINT = NAMESPACE + "JobControl"
+
+
+class _OurHintsAreKnown(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return NAMESPACE not in record.getMessage()
+
+
+def quiet_about_our_hints() -> None:
+    """Drop schema-salad's and cwltool's records about our hints (idempotent)."""
+    for name in ("salad", "cwltool"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OurHintsAreKnown) for f in logger.filters):
+            logger.addFilter(_OurHintsAreKnown())
