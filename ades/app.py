@@ -38,6 +38,7 @@ from ades.settings import Settings
 from ades.staging.downloads import DownloadLinks
 from ades.staging.stac_results import StacResults
 from ades.staging.stage_in import StageIn
+from ades.staging.workspace_data import upload_workspace_data
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class Server:
     app: connexion.FlaskApp
     services: Services
     _closers: list[Any] = field(default_factory=list)
+    # The S3 this server started, if it started one (no ADES_S3_ENDPOINT).
+    embedded_s3: EmbeddedSeaweedFS | None = None
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -116,11 +119,14 @@ def _server_id(data_dir: Path) -> str:
 def create_app(settings: Settings) -> Server:
     # First, so that a wrong engine stops the start before anything is started.
     runner = CwltoolRunner(settings.container_engine)
-    DownloadLinks.check(settings.s3_public_url, settings.presign_expires)
+    DownloadLinks.check(
+        settings.s3_public_url, settings.presign_expires, settings.result_downloads
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 
     endpoint = settings.s3_endpoint
+    s3 = None
     if not endpoint:
         s3 = EmbeddedSeaweedFS(
             settings.data_dir / "s3", settings.s3_access_key, settings.s3_secret_key
@@ -136,6 +142,8 @@ def create_app(settings: Settings) -> Server:
         settings.s3_region,
     )
     objects.ensure_bucket()
+    # Requests are taken only once objects can be written and read back (see wait_usable).
+    objects.wait_usable()
 
     server_id = _server_id(settings.data_dir)
     engine = make_engine(settings.database)
@@ -146,6 +154,7 @@ def create_app(settings: Settings) -> Server:
         PackageReader(objects),
         container_engine=settings.container_engine,
     )
+    upload_workspace_data(settings.workspaces, processes.workspaces(), objects)
     store = JobStore(engine)
     logs = LogStore(engine)
     callbacks = CallbackSender(
@@ -179,8 +188,12 @@ def create_app(settings: Settings) -> Server:
         callbacks.job_changed,
         max_literal_bytes=settings.max_literal_bytes,
     )
-    links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
-    services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
+    links = DownloadLinks(
+        objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
+    )
+    services = Services(
+        settings, processes, jobs, objects, links, StacResults(objects, links), engine
+    )
     # Jobs a previous server left queued run now; ones it left running end failed.
     jobs.recover(server_id)
 
@@ -206,4 +219,4 @@ def create_app(settings: Settings) -> Server:
     app.add_error_handler(Exception, api_errors.unexpected_error)
     app.app.extensions["ades"] = services
     app.app.extensions["ades.openapi"] = spec
-    return Server(app, services, closers)
+    return Server(app, services, closers, s3)

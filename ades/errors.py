@@ -47,6 +47,16 @@ class NoSuchOutput(AdesError):
         super().__init__(f"job '{job_id}' has no output '{output_id}'")
 
 
+class NoSuchFile(AdesError):
+    def __init__(self, path: str, job_id: str):
+        super().__init__(f"job '{job_id}' has no result file '{path}'")
+
+
+class RangeNotSatisfiable(AdesError):
+    def __init__(self, path: str, byte_range: str):
+        super().__init__(f"Range '{byte_range}' lies outside '{path}'")
+
+
 class InvalidInput(AdesError):
     """An execute request's input is missing, unknown or of the wrong type."""
 

@@ -36,6 +36,10 @@ class Settings:
     # when a public base URL of the bucket is set, <s3_public_url>/<key> that never expire.
     presign_expires: int = 7 * 24 * 3600
     s3_public_url: str = ""
+    # How the download route serves result files: "redirect" (302 to a URL presigned now, or
+    # under s3_public_url) or "stream" (the bytes through the server). Empty: stream from the
+    # embedded S3, which only 127.0.0.1 can reach; redirect to an external S3 or a public URL.
+    result_downloads: str = ""
     # Subscriber callbacks: tries per delivery, and the first wait between them (it doubles).
     callback_attempts: int = 5
     callback_backoff: float = 0.5
@@ -49,6 +53,19 @@ class Settings:
     # leaves room for the option prefix a tool's inputBinding adds and for the other
     # arguments, which share ARG_MAX (a quarter of the stack limit, 2 MiB by default).
     max_literal_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        # Made absolute once, here, against the directory the server starts in: cwltool runs
+        # each job in its own working directory, where a relative staged-in path would point
+        # somewhere else (the input 'B08.tif' turned into <job>/.ades/jobs/<job>/inputs/…).
+        for name in ("data_dir", "workspaces"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser().resolve())
+
+    @property
+    def streams_downloads(self) -> bool:
+        if self.result_downloads:
+            return self.result_downloads == "stream"
+        return not self.s3_endpoint and not self.s3_public_url
 
     @property
     def database(self) -> str:

@@ -47,6 +47,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NoSuchJob: (404, OGC1 + "no-such-job"),
     errors.ResultNotReady: (404, OGC1 + "result-not-ready"),
     errors.NoSuchOutput: (404, OGC1 + "no-such-output"),
+    errors.NoSuchFile: (404, OGC1 + "not-found"),
+    errors.RangeNotSatisfiable: (416, OGC1 + "invalid-parameter-value"),
     errors.NoSuchWorkspace: (404, OGC1 + "no-such-workspace"),
     # By its failure category (FAILED_JOB_STATUS); 500 for a job failed without one.
     errors.JobFailed: (500, OGC1 + "job-failed"),

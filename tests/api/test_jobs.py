@@ -69,7 +69,8 @@ def test_outputs_select_and_transmission_mode_reference_uploads_the_value(live):
     doc = r.json()
     assert list(doc) == ["echoOutput"]  # mixedOutput was not asked for
     assert doc["echoOutput"]["type"] == "text/plain"
-    # The link is a URL anyone can GET (presigned), not an s3:// URI.
+    # The link is a URL anyone can GET (the job's download route), not an s3:// URI.
+    assert "/download/" in doc["echoOutput"]["href"]
     assert requests.get(doc["echoOutput"]["href"], timeout=10).content == b"by reference"
 
 
