@@ -21,6 +21,7 @@ import sqlalchemy
 from ades.api.errors import status_and_type
 from ades.errors import JobFailed
 from ades.model import JobStatus
+from ades.settings import Settings
 from tests.api.conftest import Live, serve, server_settings
 from tests.api.deploying import unique
 from tests.db.conftest import POSTGRES, _postgres_reachable
@@ -601,3 +602,23 @@ def test_a_job_failed_by_the_server_is_the_only_5xx(live):
 )
 def test_failure_category_decides_the_status(category, status):
     assert status_and_type(JobFailed("j", "it broke", category)) == (status, OGC1 + "job-failed")
+
+
+def test_both_limits_come_from_the_environment(seaweedfs, tmp_path):
+    env = {"ADES_MAX_BODY_BYTES": "2000", "ADES_MAX_LITERAL_BYTES": "10"}
+    limits = Settings.from_env(env)
+    assert (limits.max_body_bytes, limits.max_literal_bytes) == (2000, 10)
+    settings = replace(server_settings(tmp_path, seaweedfs, bucket="ades-hostile-limits"),
+                       max_body_bytes=limits.max_body_bytes,
+                       max_literal_bytes=limits.max_literal_bytes)
+    with serve(settings) as server:
+        r = server.post("/demo/ogc-api/jobs", json={"process": "echo", "title": "t" * 2000})
+        assert r.status_code == 413
+        assert "at most 2000 bytes" in _problem(r)["detail"]
+        r = server.post("/demo/wps3/jobs", json={"process": "echo",
+                                                 "inputs": {"stringInput": "eleven char"}})
+        assert r.status_code == 400
+        assert "its value is 11 bytes, more than the 10 bytes" in _problem(r)["detail"]
+        r = server.post("/demo/wps3/jobs", json={"process": "echo",
+                                                 "inputs": {"stringInput": "ten chars!"}})
+        assert r.status_code == 201, r.text
