@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import connexion
+from connexion.context import _operation
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
+from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
 from ades.api.context import Services
@@ -116,6 +118,14 @@ def _server_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _only_what_connexion_routed() -> None:
+    """Flask's router is more lenient than Connexion's (``//demo/ogc-api/processes`` reaches
+    a Flask rule): a request Connexion did not route has no operation, and its handler would
+    fail outside one. It is a 404, like any path the contract does not have."""
+    if _operation.get(None) is None:
+        raise NotFound()
+
+
 def create_app(settings: Settings) -> Server:
     # First, so that a wrong engine stops the start before anything is started.
     runner = CwltoolRunner(settings.container_engine)
@@ -199,6 +209,10 @@ def create_app(settings: Settings) -> Server:
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)
+    # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
+    # without a Location. Set before add_api: each rule takes the map's setting when added.
+    app.app.url_map.merge_slashes = False
+    app.app.before_request(_only_what_connexion_routed)
     app.add_api(
         mounted_spec(spec),
         resolver=resolver,

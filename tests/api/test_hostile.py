@@ -362,6 +362,18 @@ def test_hostile_request_is_answered_below_500(live, created_job, root, case):
     answered_below_500(live, case, root, created_job)
 
 
+# Whole paths, not under a root: empty segments that Flask's router would merge away.
+SERVER_PATHS = ["//demo/ogc-api/processes", "/demo//ogc-api/processes", "//",
+                "/demo/ogc-api/jobs//results", "//healthz"]
+
+
+@pytest.mark.parametrize("path", SERVER_PATHS)
+def test_an_empty_path_segment_is_404_not_a_redirect_or_500(live, path):
+    status, headers, body = send(live.base, Case(path, "GET", path), "")
+    assert status == 404, (status, body[:300])
+    assert_ogc_exception(status, headers, body)
+
+
 @pytest.fixture(scope="module")
 def postgres_job(postgres_live) -> str:
     return _created_job(postgres_live)
