@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import connexion
+from connexion.context import _operation
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
+from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
 from ades.api.context import Services
+from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
 from ades.db.jobs import JobStore, make_engine
@@ -37,6 +40,7 @@ from ades.settings import Settings
 from ades.staging.downloads import DownloadLinks
 from ades.staging.stac_results import StacResults
 from ades.staging.stage_in import StageIn
+from ades.staging.workspace_data import upload_workspace_data
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +97,8 @@ class Server:
     app: connexion.FlaskApp
     services: Services
     _closers: list[Any] = field(default_factory=list)
+    # The S3 this server started, if it started one (no ADES_S3_ENDPOINT).
+    embedded_s3: EmbeddedSeaweedFS | None = None
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -112,14 +118,25 @@ def _server_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _only_what_connexion_routed() -> None:
+    """Flask's router is more lenient than Connexion's (``//demo/ogc-api/processes`` reaches
+    a Flask rule): a request Connexion did not route has no operation, and its handler would
+    fail outside one. It is a 404, like any path the contract does not have."""
+    if _operation.get(None) is None:
+        raise NotFound()
+
+
 def create_app(settings: Settings) -> Server:
     # First, so that a wrong engine stops the start before anything is started.
     runner = CwltoolRunner(settings.container_engine)
-    DownloadLinks.check(settings.s3_public_url, settings.presign_expires)
+    DownloadLinks.check(
+        settings.s3_public_url, settings.presign_expires, settings.result_downloads
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Any] = []
 
     endpoint = settings.s3_endpoint
+    s3 = None
     if not endpoint:
         s3 = EmbeddedSeaweedFS(
             settings.data_dir / "s3", settings.s3_access_key, settings.s3_secret_key
@@ -135,6 +152,8 @@ def create_app(settings: Settings) -> Server:
         settings.s3_region,
     )
     objects.ensure_bucket()
+    # Requests are taken only once objects can be written and read back (see wait_usable).
+    objects.wait_usable()
 
     server_id = _server_id(settings.data_dir)
     engine = make_engine(settings.database)
@@ -145,6 +164,7 @@ def create_app(settings: Settings) -> Server:
         PackageReader(objects),
         container_engine=settings.container_engine,
     )
+    upload_workspace_data(settings.workspaces, processes.workspaces(), objects)
     store = JobStore(engine)
     logs = LogStore(engine)
     callbacks = CallbackSender(
@@ -169,14 +189,30 @@ def create_app(settings: Settings) -> Server:
     )
     executor = LocalExecutor(run, settings.max_jobs)
     closers.append(executor.shutdown)
-    jobs = JobService(store, logs, processes, executor, objects, callbacks.job_changed)
-    links = DownloadLinks(objects, settings.s3_public_url, settings.presign_expires)
-    services = Services(settings, processes, jobs, objects, links, StacResults(objects, links))
+    jobs = JobService(
+        store,
+        logs,
+        processes,
+        executor,
+        objects,
+        callbacks.job_changed,
+        max_literal_bytes=settings.max_literal_bytes,
+    )
+    links = DownloadLinks(
+        objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
+    )
+    services = Services(
+        settings, processes, jobs, objects, links, StacResults(objects, links), engine
+    )
     # Jobs a previous server left queued run now; ones it left running end failed.
     jobs.recover(server_id)
 
     spec = load_spec()
     app = connexion.FlaskApp(__name__)
+    # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
+    # without a Location. Set before add_api: each rule takes the map's setting when added.
+    app.app.url_map.merge_slashes = False
+    app.app.before_request(_only_what_connexion_routed)
     app.add_api(
         mounted_spec(spec),
         resolver=resolver,
@@ -185,10 +221,16 @@ def create_app(settings: Settings) -> Server:
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(TrailingSlashServed, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Behind the exception middleware (their 413 and 400 are rendered by the error table),
+    # in front of routing and validation (nothing reads a body before it is counted).
+    app.add_middleware(NoControlCharacters, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=settings.max_body_bytes
+    )
     app.add_error_handler(AdesError, api_errors.domain_error)
     app.add_error_handler(ProblemException, api_errors.rejected_request)
     app.add_error_handler(HTTPException, api_errors.rejected_request)
     app.add_error_handler(Exception, api_errors.unexpected_error)
     app.app.extensions["ades"] = services
     app.app.extensions["ades.openapi"] = spec
-    return Server(app, services, closers)
+    return Server(app, services, closers, s3)

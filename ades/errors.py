@@ -29,9 +29,11 @@ class ResultNotReady(AdesError):
 
 
 class JobFailed(AdesError):
-    """Results were asked of a job whose application failed."""
+    """Results were asked of a job that failed. ``category`` says where it broke (a
+    ``FailureCategory`` value: input, stage-in, application, stage-out or system)."""
 
-    def __init__(self, job_id: str, message: str):
+    def __init__(self, job_id: str, message: str, category: str | None = None):
+        self.category = category
         super().__init__(f"job '{job_id}' failed: {message}")
 
 
@@ -43,6 +45,16 @@ class JobDismissed(AdesError):
 class NoSuchOutput(AdesError):
     def __init__(self, output_id: str, job_id: str):
         super().__init__(f"job '{job_id}' has no output '{output_id}'")
+
+
+class NoSuchFile(AdesError):
+    def __init__(self, path: str, job_id: str):
+        super().__init__(f"job '{job_id}' has no result file '{path}'")
+
+
+class RangeNotSatisfiable(AdesError):
+    def __init__(self, path: str, byte_range: str):
+        super().__init__(f"Range '{byte_range}' lies outside '{path}'")
 
 
 class InvalidInput(AdesError):

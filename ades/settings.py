@@ -36,9 +36,36 @@ class Settings:
     # when a public base URL of the bucket is set, <s3_public_url>/<key> that never expire.
     presign_expires: int = 7 * 24 * 3600
     s3_public_url: str = ""
+    # How the download route serves result files: "redirect" (302 to a URL presigned now, or
+    # under s3_public_url) or "stream" (the bytes through the server). Empty: stream from the
+    # embedded S3, which only 127.0.0.1 can reach; redirect to an external S3 or a public URL.
+    result_downloads: str = ""
     # Subscriber callbacks: tries per delivery, and the first wait between them (it doubles).
     callback_attempts: int = 5
     callback_backoff: float = 0.5
+    # Request bodies larger than this are refused (413) before they are parsed or stored.
+    # Execute requests and packages are JSON and CWL text, a few KiB as a rule; data comes
+    # by reference. 4 MiB leaves room for large inline packages and many inputs.
+    max_body_bytes: int = 4 * 1024 * 1024
+    # A literal input larger than this is refused at submission (400). Literals reach the
+    # tool as command-line arguments, and Linux refuses one argument string longer than
+    # MAX_ARG_STRLEN (32 pages: 128 KiB) with E2BIG, "Argument list too long". Half of it
+    # leaves room for the option prefix a tool's inputBinding adds and for the other
+    # arguments, which share ARG_MAX (a quarter of the stack limit, 2 MiB by default).
+    max_literal_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        # Made absolute once, here, against the directory the server starts in: cwltool runs
+        # each job in its own working directory, where a relative staged-in path would point
+        # somewhere else (the input 'B08.tif' turned into <job>/.ades/jobs/<job>/inputs/…).
+        for name in ("data_dir", "workspaces"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser().resolve())
+
+    @property
+    def streams_downloads(self) -> bool:
+        if self.result_downloads:
+            return self.result_downloads == "stream"
+        return not self.s3_endpoint and not self.s3_public_url
 
     @property
     def database(self) -> str:

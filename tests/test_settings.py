@@ -35,3 +35,12 @@ def test_an_unknown_engine_stops_the_start(seaweedfs, tmp_path):
                         s3_endpoint="http://127.0.0.1:9", container_engine="lxc")
     with pytest.raises(ValueError, match="unknown container engine 'lxc'"):
         create_app(settings)
+
+
+def test_relative_paths_are_made_absolute_once_from_the_starting_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"ADES_DATA_DIR": "state"}, workspaces=None)
+    assert settings.data_dir == tmp_path.resolve() / "state"
+    assert settings.workspaces == tmp_path.resolve() / "workspaces"
+    monkeypatch.chdir("/")
+    assert settings.data_dir == tmp_path.resolve() / "state"  # not taken again later

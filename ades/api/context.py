@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, request
+from sqlalchemy.engine import Engine
 
 from ades.api.views import Urls
 from ades.errors import NoSuchWorkspace
@@ -28,6 +29,7 @@ class Services:
     objects: ObjectStore
     links: DownloadLinks
     stac_results: StacResults
+    database: Engine
 
 
 def services() -> Services:

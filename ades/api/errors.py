@@ -12,6 +12,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from ades import errors
+from ades.model import FailureCategory
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,23 @@ OGC4 = "http://www.opengis.net/def/exceptions/ogcapi-processes-4/1.0/"
 # Part 1 names no exception for 406; one URI serves ours and Connexion's.
 NOT_ACCEPTABLE = OGC1 + "not-acceptable"
 
+# A failed job answers its results (and a synchronous execution that ran it) with
+# `job-failed` and a status saying whose the failure is. Only a failure of the server itself
+# is a 5xx: the others are the request's inputs, references or application package, which
+# the client can fix (OGC 1.0 allows a 4xx or 5xx here).
+FAILED_JOB_STATUS: dict[FailureCategory, int] = {
+    # The application refused the inputs as given (cwltool's job order check).
+    FailureCategory.INPUT: 400,
+    # A referenced input could not be fetched: the request depended on it (RFC 4918 424).
+    FailureCategory.STAGE_IN: 424,
+    # The application ran and failed on these inputs, or wrote outputs that cannot be
+    # staged out (missing files, an unreadable STAC catalog): understood, not processable.
+    FailureCategory.APPLICATION: 422,
+    FailureCategory.STAGE_OUT: 422,
+    # The server broke (it stopped mid-run, its object store failed, an internal error).
+    FailureCategory.SYSTEM: 500,
+}
+
 # Domain exception → (HTTP status, type URI). Checked in subclass order: first match wins.
 TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NoSuchProcess: (404, OGC1 + "no-such-process"),
@@ -29,8 +47,10 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NoSuchJob: (404, OGC1 + "no-such-job"),
     errors.ResultNotReady: (404, OGC1 + "result-not-ready"),
     errors.NoSuchOutput: (404, OGC1 + "no-such-output"),
+    errors.NoSuchFile: (404, OGC1 + "not-found"),
+    errors.RangeNotSatisfiable: (416, OGC1 + "invalid-parameter-value"),
     errors.NoSuchWorkspace: (404, OGC1 + "no-such-workspace"),
-    # OGC 1.0 answers the results of a failed job with the exception and a 500.
+    # By its failure category (FAILED_JOB_STATUS); 500 for a job failed without one.
     errors.JobFailed: (500, OGC1 + "job-failed"),
     errors.JobDismissed: (404, OGC1 + "no-such-job"),
     errors.InvalidInput: (400, OGC1 + "invalid-input"),
@@ -48,12 +68,15 @@ HTTP_TYPES: dict[int, str] = {
     404: OGC1 + "not-found",
     405: OGC1 + "method-not-allowed",
     406: NOT_ACCEPTABLE,
+    413: OGC1 + "payload-too-large",
     # Part 1 defines no 415; Part 2 (deploy, replace) does, and it fits every body.
     415: OGC2 + "unsupported-media-type",
 }
 
 
 def status_and_type(err: errors.AdesError) -> tuple[int, str]:
+    if isinstance(err, errors.JobFailed) and err.category in FAILED_JOB_STATUS:
+        return FAILED_JOB_STATUS[FailureCategory(err.category)], TABLE[errors.JobFailed][1]
     for cls in type(err).__mro__:
         if cls in TABLE:
             return TABLE[cls]

@@ -20,9 +20,10 @@ from ades.api.views import (
     status_info,
     wps3_results,
 )
-from ades.errors import InvalidRequest, NoSuchOutput
+from ades.errors import InvalidRequest, NoSuchFile, NoSuchOutput
 from ades.jobs.service import results_prefix
 from ades.model import Job, JobQuery, JobStatus, Process
+from ades.staging.downloads import JobFiles
 from ades.staging.stac_results import ResultUrls, stored_records
 from ades.staging.stage_out import DIRECTORY
 
@@ -127,7 +128,12 @@ def _instant(part: str, text: str) -> dt.datetime | None:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the last year Python counts
+        raise InvalidRequest(
+            f"parameter 'datetime': '{part}' in '{text}' is out of the range of dates"
+        ) from None
 
 
 def get_job(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
@@ -153,7 +159,7 @@ def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N80
     ades = services()
     job = ades.jobs.results(workspace, jobId)
     if request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON:
-        doc = ades.stac_results.collection(job, results_prefix(job), _result_urls(urls, job))
+        doc = ades.stac_results.collection(job, _files(urls, job), _result_urls(urls, job))
         return json_response(doc, mimetype=GEOJSON)
     if urls.flavour == "wps3":
         return json_response(wps3_results(job))
@@ -178,22 +184,52 @@ def get_result(
         raise NoSuchOutput(outputId, job.id)
     if isinstance(record, dict) and record.get("stac"):
         doc = ades.stac_results.output_document(
-            job, outputId, record, path, _result_urls(urls, job)
+            job, outputId, record, path, _result_urls(urls, job), _files(urls, job)
         )
         return json_response(doc)
     if path:
         # One directory of an output holding several (an array, a record).
         for inner in stored_records(record):
             if inner.get("type") == DIRECTORY and _inner_path(job, outputId, inner) == path:
-                return json_response(ades.stac_results.directory(inner))
+                return json_response(ades.stac_results.directory(inner, _files(urls, job)))
         raise InvalidRequest(f"output '{outputId}' has no directory or STAC document '{path}'")
     if isinstance(record, dict) and record.get("type") == DIRECTORY:
-        return json_response(ades.stac_results.directory(record))
+        return json_response(ades.stac_results.directory(record, _files(urls, job)))
     value = ogc_value(outputId, record, _download(urls, job))
     if isinstance(record, dict) and "href" in record:
         return Response(status=303, headers={"Location": value["href"]})
     body, media_type = raw_body({outputId: value}, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
+
+
+def download(workspace: str, root: str, jobId: str, path: str) -> Response:  # noqa: N803
+    """One result file of a successful job, by its path under the job: a redirect to a URL
+    of the object made now, or the object streamed (with ``Range`` honoured). Only the
+    job's own objects are reachable."""
+    urls = workspace_urls(workspace, root)
+    ades = services()
+    job = ades.jobs.results(workspace, jobId)
+    key = _files(urls, job).key(path)
+    if key is None:
+        raise NoSuchFile(path, job.id)
+    if not ades.links.stream:
+        if not ades.objects.exists(key):
+            raise NoSuchFile(path, job.id)
+        return Response(status=302, headers={"Location": ades.links.direct(key)})
+    try:
+        stream = ades.objects.open(key, request.headers.get("Range"))
+    except KeyError:
+        raise NoSuchFile(path, job.id) from None
+    headers = {"Content-Length": str(stream.length), "Accept-Ranges": "bytes"}
+    if stream.content_range:
+        headers["Content-Range"] = stream.content_range
+    return Response(
+        stream.chunks,
+        206 if stream.content_range else 200,
+        headers=headers,
+        content_type=stream.content_type or "application/octet-stream",
+        direct_passthrough=True,
+    )
 
 
 def _execution_mode(process: Process, request_doc: dict[str, Any]) -> tuple[bool, float | None]:
@@ -236,10 +272,15 @@ def _result_urls(urls: Urls, job: Job) -> ResultUrls:
     return ResultUrls(urls("jobs", job.id, "results"))
 
 
+def _files(urls: Urls, job: Job) -> JobFiles:
+    return JobFiles(results_prefix(job), urls("jobs", job.id, "download"))
+
+
 def _download(urls: Urls, job: Job) -> Download:
     """Result hrefs people can open: a STAC catalog output is linked to its walkable API
-    form, a plain directory to its listing, a file to a presigned (or public) URL."""
+    form, a plain directory to its listing, a file to the job's download route."""
     result_urls = _result_urls(urls, job)
+    files = _files(urls, job)
     links = services().links
 
     def href(output_id: str, record: dict[str, Any]) -> str:
@@ -248,7 +289,7 @@ def _download(urls: Urls, job: Job) -> Download:
                 return result_urls.output(output_id)
             # One directory among several of the output: named by its folder.
             return result_urls.output(output_id, _inner_path(job, output_id, record))
-        return links.href(record["href"])
+        return links.href(record["href"], files)
 
     return href
 

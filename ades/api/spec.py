@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,15 +84,84 @@ class NamedParameterValidator(ParameterValidator):
 
 
 class NamedJSONBodyValidator(JSONRequestBodyValidator):
-    """Connexion's JSON body checks, saying that it is the body that is not JSON."""
+    """Connexion's JSON body checks, saying that it is the body that is not JSON. Connexion
+    lets bytes that are not text in the declared charset, an unknown charset and nesting
+    deeper than the parser recurses escape as 500s: each is the client's body, so a 400; so
+    is what the handlers could not take from a parsed body (see ``_refusal``)."""
 
     async def _parse(self, stream, scope):  # type: ignore[override]
         try:
-            return await super()._parse(stream, scope)
+            body = await super()._parse(stream, scope)
         except BadRequestProblem as err:
             raise BadRequestProblem(
                 detail=f"the request body is not valid JSON: {err.detail}"
             ) from err
+        except UnicodeDecodeError as err:
+            raise BadRequestProblem(
+                detail=f"the request body is not {err.encoding} text: {err.reason} at byte "
+                f"{err.start}"
+            ) from err
+        except LookupError as err:
+            raise BadRequestProblem(
+                detail=f"the request body's charset is unknown: {self._encoding}"
+            ) from err
+        except RecursionError as err:
+            raise BadRequestProblem(
+                detail="the request body is not valid JSON: it nests too deeply"
+            ) from err
+        refusal = _refusal(body)
+        if refusal:
+            raise BadRequestProblem(detail=f"the request body {refusal}")
+        return body
+
+    def _validate(self, body):  # type: ignore[override]
+        try:
+            return super()._validate(body)
+        except BadRequestProblem as err:
+            # jsonschema's "[1] is not of type 'object'" does not say what [1] is.
+            raise BadRequestProblem(detail=f"the request body: {err.detail}") from err
+
+
+# How deep a JSON request body may nest. Execute requests and CWL documents nest a few
+# levels; the handlers, the schema checks and the job store walk bodies recursively, and a
+# body nested near the parser's own limit would exhaust their stack (a 500).
+MAX_JSON_DEPTH = 64
+
+
+def _refusal(body: Any) -> str | None:
+    """What in a parsed JSON body no handler can take, said for the client; None if all is
+    well. Walked without recursion, for the reason of MAX_JSON_DEPTH. Python's parser reads
+    NaN, Infinity and 1e999 (JSON has no such numbers: PostgreSQL refuses to store them);
+    a NUL cannot reach a command line, and PostgreSQL cannot store it in a text column."""
+    found = _bad_scalar(body)
+    if found:
+        return f"holds {found} at '(the body)'"
+    # Containers only: a body of a million numbers is walked without a path for each.
+    stack: list[tuple[Any, str, int]] = [(body, "", 1)] if isinstance(body, dict | list) else []
+    while stack:
+        container, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"nests deeper than {MAX_JSON_DEPTH} levels (at '{path}')"
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, child in pairs:
+            found = _bad_scalar(key) if isinstance(key, str) else None
+            found = found or _bad_scalar(child)
+            if found or isinstance(child, dict | list):
+                inside = (
+                    f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+                )
+                if found:
+                    return f"holds {found} at '{inside}'"
+                stack.append((child, inside, depth + 1))
+    return None
+
+
+def _bad_scalar(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" in value:
+        return "a NUL character (U+0000)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"a number JSON does not have ({value})"
+    return None
 
 
 VALIDATORS = {

@@ -137,6 +137,10 @@ class JobStore:
         where = self._where(workspace, query or JobQuery())
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one()
+            if offset >= total:
+                # Past the end: an empty page, without asking the database for an offset it
+                # may not even take (SQLite refuses integers past 64 bits).
+                return [], total
             rows = conn.execute(
                 self.listing(workspace, query or JobQuery()).limit(limit).offset(offset)
             ).mappings()

@@ -25,6 +25,10 @@ job_logs = Table(
 )
 
 
+# The largest id an SQL BIGINT (and SQLite's INTEGER) holds.
+_LARGEST_ID = 2**63 - 1
+
+
 class LogStore:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -46,6 +50,8 @@ class LogStore:
     def page(self, job_id: str, after: int | None, minimum: LogLevel, limit: int) -> list[LogEntry]:
         """Up to ``limit`` entries of the job at ``minimum`` severity or above, with ids
         greater than ``after``, oldest first."""
+        if after is not None and after >= _LARGEST_ID:
+            return []  # no entry comes after it; SQLite could not even compare with it
         where = [job_logs.c.job_id == job_id, job_logs.c.level >= int(minimum)]
         if after is not None:
             where.append(job_logs.c.id > after)

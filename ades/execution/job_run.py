@@ -22,7 +22,7 @@ from ades.jobs.service import Processes, results_prefix
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
 from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
-from ades.staging.stage_out import as_references, stage_out
+from ades.staging.stage_out import StageOutError, as_references, stage_out
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,13 @@ class JobRun:
                 outcome.outputs, self.objects, prefix, when=job.created, on_output=staging
             )
             results = as_references(results, job.request.get("outputs") or {}, self.objects, prefix)
-        except Exception as err:
+        except StageOutError as err:
+            # The application's outputs cannot be staged: missing, or not a readable catalog.
             self._fail(job.id, f"stage-out failed: {err}", {"category": FailureCategory.STAGE_OUT})
+            return
+        except Exception as err:
+            # The object store failed under the upload: the server's failure, not the package's.
+            self._fail(job.id, f"stage-out failed: {err}", {"category": FailureCategory.SYSTEM})
             return
         self.logs.add(job.id, LogLevel.INFO, f"staged out {len(results)} outputs to {prefix}/")
         # The log is complete before the status is final: a client that reads the logs once

@@ -57,10 +57,13 @@ def _process_id(ref: str) -> str:
     return ref
 
 
-def _checked(process: Process, request: dict[str, Any]) -> dict[str, Any]:
+def _checked(
+    process: Process, request: dict[str, Any], max_literal_bytes: int | None = None
+) -> dict[str, Any]:
     """The request with the CWL job order made of its inputs, once both are checked
     against the process (raises InvalidInput / InvalidRequest naming what is wrong)."""
-    job_order = to_job_order(process, request.get("inputs") or {})
+    inputs = request.get("inputs") or {}
+    job_order = to_job_order(process, inputs, max_literal_bytes=max_literal_bytes)
     check_outputs_request(process, request)
     subscriber = request.get("subscriber") or {}
     if not isinstance(subscriber, dict):
@@ -104,8 +107,11 @@ class JobService:
         executor: Executor,
         objects: ObjectStore,
         on_change: Callable[[str], None] | None = None,
+        max_literal_bytes: int | None = None,
     ):
         self.store = store
+        # The largest literal input a job may be given (None: no limit).
+        self.max_literal_bytes = max_literal_bytes
         # Told the job id whenever a job ends (callbacks listen here).
         self.on_change = on_change
         self.log_store = logs
@@ -125,7 +131,7 @@ class JobService:
             id=str(uuid.uuid4()),
             workspace=workspace,
             process_id=process.id,
-            request={**_checked(process, request), "links_root": links_root},
+            request={**self._checked(process, request), "links_root": links_root},
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job accepted: process '{process.id}'")
@@ -149,7 +155,7 @@ class JobService:
             status=JobStatus.CREATED,
             message="created; start it with POST on its results",
             title=definition.get("title"),
-            request={**_checked(process, request), "links_root": links_root},
+            request={**self._checked(process, request), "links_root": links_root},
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job created: process '{process.id}'")
@@ -170,7 +176,7 @@ class JobService:
         process = self.processes.get(workspace, job.process_id)
         request = {k: v for k, v in job.request.items() if k != "job_order"}
         request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
-        fields: dict[str, Any] = {"request": _checked(process, request)}
+        fields: dict[str, Any] = {"request": self._checked(process, request)}
         if "title" in changes:
             fields["title"] = changes["title"]
         if not self.store.update(job.id, only_in=_IDLE, **fields):
@@ -278,7 +284,7 @@ class JobService:
         if job.status is JobStatus.SUCCESSFUL:
             return job
         if job.status is JobStatus.FAILED:
-            raise JobFailed(job.id, job.message)
+            raise JobFailed(job.id, job.message, (job.failure or {}).get("category"))
         if job.status is JobStatus.DISMISSED:
             raise JobDismissed(job.id)
         raise ResultNotReady(job.id, job.status.value)
@@ -299,6 +305,9 @@ class JobService:
         self.objects.delete_prefix(results_prefix(job) + "/")
         self.store.update(job.id, only_in=[JobStatus.DISMISSED], results={}, size=None)
         return self.store.get(workspace, job_id)
+
+    def _checked(self, process: Process, request: dict[str, Any]) -> dict[str, Any]:
+        return _checked(process, request, self.max_literal_bytes)
 
     def _notify(self, job_id: str) -> None:
         with self._ended:

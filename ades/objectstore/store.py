@@ -6,12 +6,25 @@ Reads also take another ``bucket`` of the same endpoint: stage-in fetches inputs
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 # Characters a key keeps as they are in its s3:// URI: the path separator and what RFC 3986
 # allows in a path segment besides unreserved characters. Others (space, %, #, ?) are encoded.
 _URI_SAFE = "/:@!$&'()*+,;=~"
+
+
+@dataclass
+class ObjectStream:
+    """An object (or a byte range of it) being read: what an HTTP download answers with."""
+
+    chunks: Iterator[bytes]
+    length: int
+    content_type: str | None
+    # "bytes <first>-<last>/<size>" when only a range was asked for and returned.
+    content_range: str | None = None
 
 
 class ObjectStore(ABC):
@@ -50,6 +63,19 @@ class ObjectStore(ABC):
     @abstractmethod
     def presign(self, key: str, expires: int) -> str:
         """An HTTP(S) URL anyone can GET the object with for ``expires`` seconds."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether the object ``key`` exists."""
+
+    @abstractmethod
+    def open(self, key: str, byte_range: str | None = None) -> ObjectStream:
+        """Read an object as a stream of chunks; ``byte_range`` is an HTTP ``Range`` header
+        value. Raises ``KeyError`` when it does not exist."""
+
+    @abstractmethod
+    def unready_reason(self) -> str | None:
+        """None when the bucket answers; else why not, in a sentence."""
 
     @abstractmethod
     def delete_prefix(self, prefix: str) -> int:

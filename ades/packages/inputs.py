@@ -3,6 +3,7 @@ value against its parameter's JSON Schema and occurrence bounds before anything 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -34,12 +35,16 @@ _TYPE_NAMES = {
 }
 
 
-def to_job_order(process: Process, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+def to_job_order(
+    process: Process, inputs: Mapping[str, Any] | None, *, max_literal_bytes: int | None = None
+) -> dict[str, Any]:
     """The CWL job order for ``inputs`` (OGC form: plain values, qualified values
     ``{"value": ...}``, references ``{"href": ...}`` or lists of those).
 
     Omitted optional inputs stay out of the job order, so cwltool applies the CWL
-    defaults. Raises InvalidInput naming the first offending input.
+    defaults. A literal input larger than ``max_literal_bytes`` is refused: it would reach
+    the tool as a command-line argument longer than the OS takes. Raises InvalidInput
+    naming the first offending input.
     """
     if inputs is None:
         inputs = {}
@@ -56,8 +61,29 @@ def to_job_order(process: Process, inputs: Mapping[str, Any] | None) -> dict[str
             if parameter.min_occurs > 0:
                 raise InvalidInput(parameter.id, "is required")
             continue
+        if max_literal_bytes is not None and parameter.kind == "literal":
+            plain = [_unqualified(v) for v in value] if isinstance(value, list) else value
+            _check_literal_size(parameter, _unqualified(plain), max_literal_bytes)
         order[parameter.id] = _job_value(parameter, value)
     return order
+
+
+def _check_literal_size(parameter: Parameter, value: Any, limit: int) -> None:
+    size = literal_bytes(value)
+    if size > limit:
+        raise InvalidInput(
+            parameter.id,
+            f"its value is {size} bytes, more than the {limit} bytes a literal input may be "
+            f"(ADES_MAX_LITERAL_BYTES); pass large data as a File reference instead",
+        )
+
+
+def literal_bytes(value: Any) -> int:
+    """The size of a literal as the tool gets it: a string's UTF-8 bytes, any other value's
+    compact JSON text."""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    # surrogatepass: JSON may carry lone surrogates ("\ud800"); they still take room.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _job_value(parameter: Parameter, value: Any) -> Any:

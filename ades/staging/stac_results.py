@@ -4,10 +4,11 @@
   through the API (``…/results/{outputID}?path=…``) and its asset hrefs downloadable;
 - ``directory``: the files of a plain Directory output, downloadable;
 - ``collection``: all of a job's results as one STAC Collection whose assets are every
-  result file (href, type, roles, title), with ``expires`` and a ``canonical`` link — the
-  shape openEO clients and the APEx dispatcher read.
+  result file (href, type, roles, title), with a ``canonical`` link — the shape openEO
+  clients and the APEx dispatcher read.
 
-Framework-free: API URLs come in through ``ResultUrls``."""
+Every file is linked to the job's download route (``JobFiles``). Framework-free: API URLs
+come in through ``ResultUrls`` and ``JobFiles``."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import pystac
 from ades.errors import InvalidRequest, NoSuchOutput
 from ades.model import Job
 from ades.objectstore.store import ObjectStore
-from ades.staging.downloads import DownloadLinks
+from ades.staging.downloads import DownloadLinks, JobFiles
 from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO, media_type
 
 GEOJSON = "application/geo+json"
@@ -52,7 +53,13 @@ class StacResults:
         self.links = links
 
     def output_document(
-        self, job: Job, output_id: str, record: dict[str, Any], path: str | None, urls: ResultUrls
+        self,
+        job: Job,
+        output_id: str,
+        record: dict[str, Any],
+        path: str | None,
+        urls: ResultUrls,
+        files: JobFiles,
     ) -> dict[str, Any]:
         """The STAC document at ``path`` (default: the root catalog) of a catalog output."""
         catalog_key = self.links.key_of(record["href"])
@@ -77,7 +84,7 @@ class StacResults:
         for link in links:
             target = self._key(link.get("href", ""), key)
             if target is not None:
-                link["href"] = api(target) or self.links.href(self.objects.uri(target))
+                link["href"] = api(target) or self.links.href(self.objects.uri(target), files)
         doc["links"] = [
             {"rel": "self", "href": urls.output(output_id, rel), "type": JSON},
             *links,
@@ -85,27 +92,27 @@ class StacResults:
         for asset in (doc.get("assets") or {}).values():
             target = self._key(asset.get("href", ""), key)
             if target is not None:
-                asset["href"] = self.links.href(self.objects.uri(target))
+                asset["href"] = self.links.href(self.objects.uri(target), files)
         return doc
 
-    def directory(self, record: dict[str, Any]) -> dict[str, Any]:
+    def directory(self, record: dict[str, Any], files: JobFiles) -> dict[str, Any]:
         """A plain Directory output: its name (as the tool wrote it) and its files, each with
         a downloadable href."""
         folder = self.links.key_of(record["href"]) or ""
-        files = [
+        listing = [
             {
                 "path": key[len(folder) :],
-                "href": self.links.href(self.objects.uri(key)),
+                "href": self.links.href(self.objects.uri(key), files),
                 "type": media_type(Path(key)),
             }
             for key in self.objects.list_keys(folder)
             if not key.endswith("/")  # the marker of an empty directory
         ]
         name = folder.rstrip("/").rsplit("/", 1)[-1]
-        return {"type": DIRECTORY, "name": name, "files": files}
+        return {"type": DIRECTORY, "name": name, "files": listing}
 
-    def collection(self, job: Job, prefix: str, urls: ResultUrls) -> dict[str, Any]:
-        """All results of ``job`` (stored under ``prefix``) as one STAC Collection."""
+    def collection(self, job: Job, files: JobFiles, urls: ResultUrls) -> dict[str, Any]:
+        """All results of ``job`` (stored under ``files.prefix``) as one STAC Collection."""
         assets: dict[str, dict[str, Any]] = {}
         children: list[dict[str, Any]] = []
         bboxes: list[list[float]] = []
@@ -126,16 +133,16 @@ class StacResults:
                     for asset in item.assets.values():
                         href = asset.get_absolute_href() or asset.href
                         roles = asset.roles or ["data"]
-                        self._add(assets, prefix, href, asset.media_type, roles, asset.title)
+                        self._add(assets, files, href, asset.media_type, roles, asset.title)
             elif record.get("type") == DIRECTORY:
                 folder = self.links.key_of(record["href"]) or ""
                 for key in self.objects.list_keys(folder):
                     if key.endswith("/"):  # the marker of an empty directory
                         continue
                     file_type = media_type(Path(key))
-                    self._add(assets, prefix, self.objects.uri(key), file_type, ["data"], None)
+                    self._add(assets, files, self.objects.uri(key), file_type, ["data"], None)
             elif "href" in record:
-                self._add(assets, prefix, record["href"], record.get("type"), ["data"], None)
+                self._add(assets, files, record["href"], record.get("type"), ["data"], None)
         if not times:
             times = [t for t in (job.started, job.finished) if t]
         doc: dict[str, Any] = {
@@ -154,14 +161,11 @@ class StacResults:
             "assets": assets,
             "links": [
                 {"rel": "self", "href": urls.results, "type": GEOJSON},
-                # The stable address to share: each GET signs the asset URLs anew.
+                # The stable address to share; its asset hrefs are stable too.
                 {"rel": "canonical", "href": urls.results, "type": GEOJSON},
                 *children,
             ],
         }
-        expires = self.links.expires_at()
-        if expires is not None:
-            doc["expires"] = _iso(expires)
         return doc
 
     def _items(self, catalog_href: str) -> Iterator[pystac.Item]:
@@ -171,15 +175,16 @@ class StacResults:
     def _add(
         self,
         assets: dict[str, dict[str, Any]],
-        prefix: str,
+        files: JobFiles,
         href: str,
         media_type: str | None,
         roles: list[str],
         title: str | None,
     ) -> None:
         key = self.links.key_of(href)
+        prefix = files.prefix
         name = key[len(prefix) + 1 :] if key and key.startswith(prefix + "/") else href
-        asset: dict[str, Any] = {"href": self.links.href(href)}
+        asset: dict[str, Any] = {"href": self.links.href(href, files)}
         if media_type:
             asset["type"] = media_type
         asset["roles"] = roles

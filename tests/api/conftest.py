@@ -3,6 +3,7 @@ SeaweedFS of the session, a SQLite job store, and the demo, lab and strict works
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -111,3 +112,26 @@ def serve(settings: Settings) -> Iterator[Live]:
 def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
     with serve(server_settings(tmp_path_factory.mktemp("server"), seaweedfs)) as server:
         yield server
+
+
+@contextmanager
+def make_run(seaweedfs, folder: Path) -> Iterator[Live]:
+    """A server as ``make run`` starts it (``ades serve --workspaces workspaces``), from
+    ``folder`` holding links to the repository's ``workspaces`` and ``examples``: every other
+    setting at its default (the relative ``./.ades`` data dir, bucket ``ades``) but for the
+    session's S3, streamed downloads as with the embedded S3, and a free port. The working
+    directory stays ``folder`` while it serves."""
+    for name in ("workspaces", "examples"):
+        if not (folder / name).exists():
+            (folder / name).symlink_to(REPO / name)
+    with contextlib.chdir(folder):
+        settings = Settings.from_env(
+            {},
+            workspaces=Path("workspaces"),
+            s3_endpoint=seaweedfs.endpoint,
+            s3_access_key=seaweedfs.access_key,
+            s3_secret_key=seaweedfs.secret_key,
+            result_downloads="stream",
+        )
+        with serve(settings) as live:
+            yield live

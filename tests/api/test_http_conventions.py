@@ -71,7 +71,7 @@ def test_a_post_with_a_trailing_slash_is_served(live):
     r = live.post("/demo/ogc-api/processes/echo/execution/",
                   json={"inputs": {"stringInput": "joined"}}, allow_redirects=False)
     assert r.status_code == 200, r.text
-    assert r.text == "joined"
+    assert r.json() == "joined"
 
 
 def test_an_unknown_workspace_with_a_trailing_slash_is_still_404(live):

@@ -69,7 +69,8 @@ def test_outputs_select_and_transmission_mode_reference_uploads_the_value(live):
     doc = r.json()
     assert list(doc) == ["echoOutput"]  # mixedOutput was not asked for
     assert doc["echoOutput"]["type"] == "text/plain"
-    # The link is a URL anyone can GET (presigned), not an s3:// URI.
+    # The link is a URL anyone can GET (the job's download route), not an s3:// URI.
+    assert "/download/" in doc["echoOutput"]["href"]
     assert requests.get(doc["echoOutput"]["href"], timeout=10).content == b"by reference"
 
 
@@ -259,15 +260,17 @@ def test_failing_step_says_which_step_and_why(live):
     assert "explode" in message
     assert "3" in message
     assert "band B04 is missing" in message
+    assert done["failure"]["category"] == "application"
     results = live.http.get(r.headers["Location"] + "/results")
-    assert results.status_code == 500
+    # The application failed, not the server: a 4xx, never a 5xx.
+    assert results.status_code == 422
     assert results.json()["type"] == OGC1 + "job-failed"
     assert "band B04 is missing" in results.json()["detail"]
 
 
 def test_sync_failure_reports_the_failure(live):
     r = live.post("/lab/ogc-api/processes/fail/execution", json={"inputs": {"message": "x y"}})
-    assert r.status_code == 500
+    assert r.status_code == 422
     assert r.json()["type"] == OGC1 + "job-failed"
     assert "explode" in r.json()["detail"]
 

@@ -310,3 +310,36 @@ def test_secondary_file_patterns_ride_along_for_stage_in():
     assert order["ref"]["ades:secondaryFiles"] == [".fai", "^.dict?"]
     assert order["rec"]["f1"]["ades:secondaryFiles"] == [".s2"]
     assert order["rec"]["f2"][0]["ades:secondaryFiles"] == [".s3"]
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [("x" * 101, 101), ("\u00e9" * 51, 102),
+     ({"value": "y" * 101, "mediaType": "text/plain"}, 101)],
+    ids=["ascii", "utf-8 bytes", "qualified"],
+)
+def test_a_literal_larger_than_the_limit_is_refused_naming_input_size_and_limit(
+    echo, value, size
+):
+    with pytest.raises(InvalidInput) as caught:
+        to_job_order(echo, {"stringInput": value}, max_literal_bytes=100)
+    assert str(caught.value).startswith(
+        f"input 'stringInput': its value is {size} bytes, more than the 100 bytes"
+    )
+    assert "ADES_MAX_LITERAL_BYTES" in str(caught.value)
+
+
+def test_the_literal_limit_counts_structured_values_as_json_and_skips_references(types):
+    inputs = required_of(types) | {"anything": {"free": ["f" * 40] * 3}}
+    with pytest.raises(InvalidInput, match="input 'anything': its value is 139 bytes"):
+        to_job_order(types, inputs, max_literal_bytes=100)
+    # A File's href is a reference, not a literal: its length does not count.
+    long_href = TIF + "?" + "q" * 200
+    order = to_job_order(types, required_of(types) | {"image": {"href": long_href}},
+                         max_literal_bytes=100)
+    assert order["image"]["location"] == long_href
+
+
+def test_a_literal_at_the_limit_is_taken(echo):
+    assert to_job_order(echo, {"stringInput": "z" * 100}, max_literal_bytes=100) == {
+        "stringInput": "z" * 100}
