@@ -40,13 +40,14 @@ from its link, and the CWL output object so made is compared with the expected o
 (checksums, sizes, basenames, listings).
 
 Empty directories travel as folder markers (keys ending with ``/``). Bare ``cwltool
---no-container`` runs each test at the same time as the server does.
+--no-container`` runs each test at the same time as the server does, on the same document
+the server is given (the packed one, when the tool had to be packed) and the same job file.
 
 Defaults of a packed tool keep their ``file://`` locations in this checkout: the server runs
-on this machine, so they resolve there as they do for cwltool. Packing has limits of its own
-that show as failures through the server only: it upgrades every part to v1.2 (a v1.0 part
-using v1.2 syntax, which the test wants refused, becomes valid), and cwltool fails some
-packed documents that it runs unpacked.
+on this machine, so they resolve there as they do for cwltool. Packing changes some tests,
+for both sides alike: it upgrades every part to v1.2 (a v1.0 part using v1.2 syntax, which
+the test wants refused, becomes valid), and cwltool fails some packed documents that it runs
+unpacked.
 """
 
 from __future__ import annotations
@@ -229,21 +230,16 @@ class ThroughServer:
         self.namespaces: dict[str, str] = {}
         self._n = 0
 
-    def run(self, test: dict[str, Any]) -> Outcome:
+    def run(self, test: dict[str, Any], package: Package | None) -> Outcome:
         should_fail = bool(test.get("should_fail"))
+        if package is None:
+            return Outcome(should_fail, "cwltool --pack cannot read the tool")
         work = self.scratch / re.sub(r"[^A-Za-z0-9_.-]", "_", test["id"])
         work.mkdir(parents=True, exist_ok=True)
-        pid = "cwl-" + re.sub(r"[^A-Za-z0-9_-]", "-", test["id"])
-        document, media_type = as_written(test["tool"], pid), "application/cwl+yaml"
-        if document is None:
-            packed = pack(test["tool"])
-            if packed is None:
-                return Outcome(should_fail, "cwltool --pack cannot read the tool")
-            document = packed.replace('"#main"', f'"#{pid}"').replace('"#main/', f'"#{pid}/')
-            media_type = "application/cwl+json"
+        pid = package.pid
         self.http.delete(f"{self.root}/processes/{pid}")  # a previous run's, if any
-        r = self.http.post(f"{self.root}/processes", data=document,
-                           headers={"Content-Type": media_type})
+        r = self.http.post(f"{self.root}/processes", data=package.document,
+                           headers={"Content-Type": package.media_type})
         if r.status_code != 201:
             return Outcome(should_fail, f"deploy: {r.status_code} {_detail(r)}")
         try:
@@ -414,6 +410,35 @@ _REFERS = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Package:
+    """What the server is given for one test (deployed as ``pid``), and the file bare
+    cwltool runs for it: the same document, so that both run exactly the same package."""
+
+    pid: str
+    document: str
+    media_type: str
+    cwltool_tool: str
+
+
+def package_of(test: dict[str, Any], scratch: Path) -> Package | None:
+    """The test's tool as one self-contained package: as written when it stands alone,
+    else packed (kept in ``scratch`` for cwltool, whose entry stays ``#main``). None when
+    cwltool cannot pack it."""
+    pid = "cwl-" + re.sub(r"[^A-Za-z0-9_-]", "-", test["id"])
+    written = as_written(test["tool"], pid)
+    if written is not None:
+        return Package(pid, written, "application/cwl+yaml", file_path(test["tool"]).as_posix())
+    packed = pack(test["tool"])
+    if packed is None:
+        return None
+    path = scratch / "packed" / f"{pid}.cwl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(packed)
+    document = packed.replace('"#main"', f'"#{pid}"').replace('"#main/', f'"#{pid}/')
+    return Package(pid, document, "application/cwl+json", path.as_posix())
+
+
 def as_written(tool: str, pid: str) -> str | None:
     """The tool's own YAML with the entry id ``pid``, when it stands alone: packing goes
     through JSON, which rewrites numbers (``1.23e5`` becomes ``123000.0``) that the tool may
@@ -451,13 +476,17 @@ class BareCwltool:
     """One test under the cwltool CLI, started in the background so that it runs while the
     server runs the same test."""
 
-    def __init__(self, test: dict[str, Any], scratch: Path, timeout: float):
+    def __init__(self, test: dict[str, Any], package: Package | None, scratch: Path,
+                 timeout: float):
         self.test = test
         self.timeout = timeout
         outdir = Path(tempfile.mkdtemp(dir=scratch))
-        tool = file_path(test["tool"]).as_posix()
-        if "#" in test["tool"]:
-            tool += "#" + test["tool"].split("#", 1)[1]
+        if package is not None:
+            tool = package.cwltool_tool
+        else:  # what cannot be packed is run as written
+            tool = file_path(test["tool"]).as_posix()
+            if "#" in test["tool"]:
+                tool += "#" + test["tool"].split("#", 1)[1]
         command = [CWLTOOL, "--no-container", "--disable-js-validation", "--quiet",
                    "--outdir", str(outdir), tool]
         if test.get("job"):
@@ -542,10 +571,12 @@ def run_all(
 ) -> None:
     for n, test in enumerate(chosen, start=1):
         line = f"[{n}/{len(chosen)}] {test['id']}:"
-        bare = BareCwltool(test, scratch, args.timeout) if args.only != "server" else None
+        package = package_of(test, scratch)
+        bare = (BareCwltool(test, package, scratch, args.timeout)
+                if args.only != "server" else None)
         if through is not None:
             try:
-                report.server[test["id"]] = through.run(test)
+                report.server[test["id"]] = through.run(test, package)
             except Exception as err:  # the harness's own trouble: count it, go on
                 traceback.print_exc()
                 report.server[test["id"]] = Outcome(False, f"harness error: {err}")
