@@ -138,6 +138,11 @@ def why_left_out(test: dict[str, Any]) -> str | None:
     for tag in test.get("tags", []):
         if tag in LEFT_OUT_TAGS:
             return LEFT_OUT_TAGS[tag]
+    tool = yaml.safe_load(file_path(test["tool"].split("#", 1)[0]).read_text())
+    if ships_files(tool):
+        return ("the tool ships files beside itself (a File or Directory by location, as in "
+                "an InitialWorkDirRequirement listing): a deployed package is one document, "
+                "and the server reads no file of its own disk while loading one")
     job, base = load_job(test)
     if "cwl:requirements" in job:
         return "the job carries cwl:requirements (an execute request carries inputs only)"
@@ -152,6 +157,18 @@ def why_left_out(test: dict[str, Any]) -> str | None:
             return ("a File input whose listed secondaryFiles are directories or lie in "
                     "subdirectories (the server fetches siblings named by the tool's patterns)")
     return None
+
+
+def ships_files(node: Any) -> bool:
+    """Whether a CWL document names a File or Directory by location anywhere but in the
+    defaults of its inputs (``inputs``, a step's ``in``)."""
+    if isinstance(node, list):
+        return any(ships_files(v) for v in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("class") in ("File", "Directory") and "location" in node:
+        return True
+    return any(ships_files(v) for k, v in node.items() if k not in ("inputs", "in"))
 
 
 def walk(value: Any) -> Any:
