@@ -42,7 +42,8 @@ def bare_cwltool(workdir: Path) -> float:
 def through_server(base: str) -> float:
     start = time.perf_counter()
     r = requests.post(f"{base}/demo/ogc-api/processes/echo/execution",
-                      json={"inputs": {"stringInput": "hello bench"}}, timeout=120)
+                      json={"inputs": {"stringInput": "hello bench"}},
+                      headers={"Accept": "text/plain"}, timeout=120)
     elapsed = time.perf_counter() - start
     assert r.status_code == 200 and r.text == "hello bench", r.text
     return elapsed
