@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from ades.model import JobStatus
 from ades.settings import Settings
 from tests.api.conftest import Live, serve, server_settings
 from tests.api.deploying import unique
-from tests.db.conftest import POSTGRES, _postgres_reachable
+from tests.db.conftest import POSTGRES, require_postgres
 
 OGC1 = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/"
@@ -310,11 +309,7 @@ def created_job(live) -> str:
 def postgres_live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
     """A second live server whose job store is PostgreSQL (``ADES_TEST_POSTGRES_URL``), in
     a schema of its own; skipped or failed as the PostgreSQL cases of tests/db are."""
-    if not _postgres_reachable():
-        reason = f"no PostgreSQL server answers at {POSTGRES} (set ADES_TEST_POSTGRES_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI has one, so this is a failure")
-        pytest.skip(reason)
+    require_postgres()
     schema = f"hostile_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(POSTGRES)
     with admin.begin() as conn:

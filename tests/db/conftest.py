@@ -28,16 +28,21 @@ def _postgres_reachable() -> bool:
         return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        yield make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
-        return
+def require_postgres() -> None:
+    """Skip the calling test where no PostgreSQL server answers; fail it under CI."""
     if not _postgres_reachable():
         reason = f"no PostgreSQL server answers at {POSTGRES} (set ADES_TEST_POSTGRES_URL)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI has one, so this is a failure")
         pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        yield make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+        return
+    require_postgres()
     # A schema of its own per test keeps runs independent.
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = make_engine(POSTGRES)
