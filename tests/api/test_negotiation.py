@@ -4,6 +4,8 @@ then through HTTP on a synchronous raw execution (one output, several as multipa
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from ades.api.negotiation import JSON, TEXT, best, offered_for_output, parse_accept
@@ -208,3 +210,43 @@ def test_one_literal_output_that_accept_refuses_is_406(live, finished):
     assert bad.status_code == 400
     assert bad.json()["type"] == OGC1 + "invalid-parameter-value"
     assert "'text/plain;q=2'" in bad.json()["detail"]
+
+
+RECORD_TOOL = """cwlVersion: v1.2
+class: CommandLineTool
+id: {pid}
+baseCommand: "true"
+inputs:
+  n: int
+outputs:
+  pair:
+    type:
+      type: record
+      fields:
+        - name: count
+          type: int
+          outputBinding: {{outputEval: $(inputs.n)}}
+"""
+
+
+def test_a_literal_output_holding_an_object_is_its_json_not_a_file(live):
+    """A record output is a literal whose value is an object: GET …/results/{outputID}
+    answers its JSON (it was taken for a file and failed with a 500)."""
+    pid = f"record-{uuid.uuid4().hex[:8]}"
+    r = live.post("/demo/ogc-api/processes", data=RECORD_TOOL.format(pid=pid),
+                  headers={"Content-Type": "application/cwl+yaml"})
+    assert r.status_code == 201, r.text
+    r = live.post(f"/demo/ogc-api/processes/{pid}/execution", json={"inputs": {"n": 3}},
+                  headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text
+    assert live.wait_for(r.headers["Location"], {"successful", "failed"})["status"] == (
+        "successful")
+    output = live.http.get(r.headers["Location"] + "/results/pair", allow_redirects=False)
+    assert output.status_code == 200, output.text
+    assert output.headers["Content-Type"].startswith("application/json")
+    assert output.json() == {"count": 3}
+    refused = live.http.get(r.headers["Location"] + "/results/pair",
+                       headers={"Accept": "text/plain"})
+    assert refused.status_code == 406, refused.text
+    assert refused.json()["type"] == OGC1 + "not-acceptable"
+    assert "'pair'" in refused.json()["detail"]
