@@ -249,7 +249,7 @@ PATHS = [
     Case("newline in a job id", "GET", "/jobs/a%0Ab", status=400),
     Case("newline at the end of a process id", "GET", "/processes/echo%0A", status=400),
     Case("carriage return in a job id", "DELETE", "/jobs/%0D", status=400),
-    Case("double slash", "GET", "//processes"),
+    Case("double slash", "GET", "//processes", status=404),
     Case("unknown route", "GET", "/nothing-here", status=404),
     Case("method not allowed", "PATCH", "/processes", b"{}", JSON, 405),
     Case("unknown method", "BREW", "/processes", ours=False),
