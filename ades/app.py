@@ -23,9 +23,10 @@ from ades.api.context import Services
 from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
-from ades.db.jobs import JobStore, make_engine
+from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
 from ades.db.processes import ProcessStore
+from ades.db.schema import make_engine, upgrade
 from ades.errors import AdesError
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Server:
     server_id = _server_id(settings.data_dir)
     engine = make_engine(settings.database)
     closers.append(engine.dispose)
+    upgrade(engine)
     processes = ProcessRegistry(
         settings.workspaces,
         ProcessStore(engine),

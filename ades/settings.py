@@ -53,6 +53,16 @@ class Settings:
     # leaves room for the option prefix a tool's inputBinding adds and for the other
     # arguments, which share ARG_MAX (a quarter of the stack limit, 2 MiB by default).
     max_literal_bytes: int = 64 * 1024
+    # Where jobs run: "local" (a pool of max_jobs threads in `ades serve`) or "celery"
+    # (`ades worker` processes fed through the broker at broker_url: redis://… or amqp://…).
+    executor: str = "local"
+    broker_url: str = ""
+    # What runs a job's CWL: "cwltool" (a subprocess where the job runs) or "calrissian"
+    # (a Kubernetes Job per run).
+    cwl_runner: str = "cwltool"
+    # Seconds a running job's claim lasts unless its runner renews it (every third of it):
+    # a job whose runner died is taken back by any process within this time.
+    job_lease: float = 30.0
 
     def __post_init__(self) -> None:
         # Made absolute once, here, against the directory the server starts in: cwltool runs

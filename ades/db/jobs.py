@@ -5,107 +5,19 @@ racing each other cannot both win."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    func,
-    inspect,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 
+from ades.db.schema import aware, jobs
 from ades.errors import NoSuchJob
 from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
-
-metadata = MetaData()
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("workspace", String(128), nullable=False),
-    Column("process_id", String(256), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("message", Text, nullable=False, default=""),
-    Column("progress", Integer, nullable=False, default=0),
-    Column("created", DateTime(timezone=True), nullable=False),
-    Column("started", DateTime(timezone=True)),
-    Column("finished", DateTime(timezone=True)),
-    Column("updated", DateTime(timezone=True), nullable=False),
-    Column("request", JSON, nullable=False),
-    Column("results", JSON, nullable=False),
-    Column("title", Text),
-    Column("failure", JSON),
-    Column("size", BigInteger),
-    Column("runner", String(64)),
-    # Job lists are one workspace's jobs newest first, often of one process or status.
-    # Each ends with (created, id), the listing order, so a page is read off the index.
-    Index("ix_jobs_workspace_created", "workspace", "created", "id"),
-    Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
-    Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
-    Index("ix_jobs_status", "status"),
-)
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn: Any, _record: Any) -> None:
-            # WAL lets the API read while a worker writes; busy_timeout rides out short locks.
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def upgrade_schema(engine: Engine) -> None:
-    """Create what is missing: tables, and on tables an earlier version made, the nullable
-    columns and the indexes added since (a data dir survives server upgrades)."""
-    metadata.create_all(engine)
-    # Tests (and deployments sharing a database) put the tables in a schema of their own.
-    schema = engine.get_execution_options().get("schema_translate_map", {}).get(None)
-    inspector = inspect(engine)
-    for table in metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
-        indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
-        qualified = f'"{schema}".{table.name}' if schema else table.name
-        with engine.begin() as conn:
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.exec_driver_sql(
-                        f'ALTER TABLE {qualified} ADD COLUMN "{column.name}" {kind}'
-                    )
-            for index in table.indexes:
-                if index.name not in indexes:
-                    index.create(conn, checkfirst=True)
-
 
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        upgrade_schema(engine)
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as conn:
@@ -259,13 +171,6 @@ def _row(job: Job) -> dict[str, Any]:
         "size": job.size,
         "runner": job.runner,
     }
-
-
-def aware(value: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back without their zone; everything we store is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _job(row: RowMapping) -> Job:

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ades.db.jobs import aware, metadata, upgrade_schema
+from ades.db.schema import aware, job_logs
 from ades.model import LogEntry, LogLevel, utcnow
-
-job_logs = Table(
-    "job_logs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("job_id", String(64), nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("time", DateTime(timezone=True), nullable=False),
-    Column("message", Text, nullable=False),
-    # A page of one job's entries is a range scan on (job_id, id).
-    Index("ix_job_logs_job_id_id", "job_id", "id"),
-)
 
 
 # The largest id an SQL BIGINT (and SQLite's INTEGER) holds.
@@ -32,7 +20,6 @@ _LARGEST_ID = 2**63 - 1
 class LogStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        upgrade_schema(engine)
 
     def add(self, job_id: str, level: LogLevel, message: str) -> None:
         self.add_many(job_id, [(level, message)])

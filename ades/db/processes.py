@@ -7,32 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ades.db.jobs import aware
+from ades.db.schema import aware, deployed_processes
 from ades.errors import DuplicatedProcess, NoSuchProcess
 from ades.model import utcnow
-
-metadata = MetaData()
-
-deployed_processes = Table(
-    "deployed_processes",
-    metadata,
-    Column("workspace", String(128), primary_key=True),
-    Column("process_id", String(256), primary_key=True),
-    # The EOEPCA alias <id>-<version with . as _>, when the package has a version.
-    Column("alias", String(300)),
-    Column("package", Text, nullable=False),
-    # The $graph entry the deployer picked (#fragment or ?w=), None when not asked.
-    Column("workflow_id", String(256)),
-    Column("source_name", String(256), nullable=False),
-    # Bumped by every replace: a replica's cached description is stale when it differs.
-    Column("revision", Integer, nullable=False),
-    Column("deployed", DateTime(timezone=True), nullable=False),
-    Column("updated", DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -51,7 +32,6 @@ class DeployedPackage:
 class ProcessStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine)
 
     def add(self, package: DeployedPackage) -> DeployedPackage:
         """Store a new process; DuplicatedProcess when its id is taken in the workspace."""

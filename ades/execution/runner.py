@@ -1,5 +1,7 @@
-"""The CWL runner port: run one CWL document on one job order in a working directory,
-and stop it on request. cwltool is the implementation today; Calrissian could be another."""
+"""The CWL runner port: run one CWL document on one job order in a working directory, and
+stop it on request. It speaks in typed events, so progress and failure detail do not hang
+on one runner's wording: cwltool's runner reads them off cwltool's log, a Calrissian runner
+off pod states and logs."""
 
 from __future__ import annotations
 
@@ -9,18 +11,67 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ades.model import FailureCategory, LogLevel
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A message for the job's log: one record of the runner's (all its lines), or one
+    line a tool printed."""
+
+    level: LogLevel
+    text: str
+
+
+@dataclass(frozen=True)
+class WorkflowStarted:
+    """The package is a workflow of steps (said before its first step starts)."""
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A step of the workflow, or the one tool of a package that is a tool, started.
+    A scattered step starts once: its elements are ``ElementFinished`` events."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class ElementFinished:
+    """One element of the scattered step ``step`` ended (``done`` of ``total``, when the
+    runner knows the total)."""
+
+    step: str
+    done: int
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: str
+    ok: bool
+
+
+RunEvent = LogLine | WorkflowStarted | StepStarted | ElementFinished | StepFinished
+
 
 @dataclass
 class RunOutcome:
+    """How a run ended. When it failed: the category (``input`` when the job order was
+    refused, else ``application``), in words a user can act on, which step, exit code and
+    the last lines the failing tool wrote on stderr."""
+
     ok: bool
-    # The CWL output object (cwltool's stdout JSON) when ok.
+    # The CWL output object when ok.
     outputs: dict[str, Any] = field(default_factory=dict)
-    # Why it failed, in words a user can act on: which step, exit code, last stderr lines.
     message: str = ""
+    category: FailureCategory = FailureCategory.APPLICATION
     failed_step: str | None = None
     exit_code: int | None = None
     stderr_tail: str = ""
     cancelled: bool = False
+    # What the runner measured of the run (e.g. a usage report), kept with the job.
+    usage: dict[str, Any] | None = None
 
 
 class CwlRunner(ABC):
@@ -32,12 +83,11 @@ class CwlRunner(ABC):
         entry: str | None,
         job_order: dict[str, Any],
         workdir: Path,
-        on_log: Callable[[str], None] | None = None,
+        on_event: Callable[[RunEvent], None] | None = None,
     ) -> RunOutcome:
         """Run ``package`` (``entry`` picks the process in a $graph, e.g. "#main") on
-        ``job_order`` inside ``workdir``; block until it ends. ``on_log`` receives each
-        message the runner logs, as it comes: a record with every line it spans, or one line
-        of a tool's own output."""
+        ``job_order`` inside ``workdir``; block until it ends. ``on_event`` receives the
+        run's events as they come."""
 
     @abstractmethod
     def cancel(self, job_id: str) -> bool:

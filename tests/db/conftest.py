@@ -12,7 +12,7 @@ import uuid
 import pytest
 import sqlalchemy
 
-from ades.db.jobs import make_engine
+from ades.db.schema import make_engine, upgrade
 
 POSTGRES = os.environ.get(
     "ADES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -37,10 +37,17 @@ def require_postgres() -> None:
         pytest.skip(reason)
 
 
+def ready_engine(url: str) -> sqlalchemy.Engine:
+    """An engine on a database brought to the current schema."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     if request.param == "sqlite":
-        yield make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+        yield ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
         return
     require_postgres()
     # A schema of its own per test keeps runs independent.
@@ -49,6 +56,7 @@ def engine(request, tmp_path):
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     engine = engine.execution_options(schema_translate_map={None: schema})
+    upgrade(engine)
     yield engine
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")

@@ -7,7 +7,8 @@ import uuid
 import pytest
 import sqlalchemy
 
-from ades.db.jobs import JobStore, make_engine
+from ades.db.jobs import JobStore
+from ades.db.schema import make_engine, upgrade
 from ades.errors import NoSuchJob
 from ades.model import Job, JobStatus
 
@@ -119,6 +120,7 @@ def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_
             " finished DATETIME, updated DATETIME NOT NULL, request JSON NOT NULL,"
             " results JSON NOT NULL)"
         )
+    upgrade(engine)
     store = JobStore(engine)
     job = _job(title="kept", size=12)
     store.add(job)
@@ -141,6 +143,7 @@ def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query)
     from ades.model import JobQuery
 
     engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(engine)
     store = JobStore(engine)
     statement = store.listing("ws", JobQuery(**query)).limit(10)
     sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))

@@ -1,6 +1,6 @@
 """Batched log writing: every line arrives, in order, in batches rather than one by one."""
 
-from ades.db.jobs import make_engine
+from tests.db.conftest import ready_engine
 from ades.db.logs import LogStore
 from ades.execution.log_buffer import LogBuffer
 from ades.model import LogLevel
@@ -8,7 +8,7 @@ from tests.api.conftest import poll
 
 
 def test_lines_arrive_in_order_in_batches(tmp_path):
-    store = LogStore(make_engine(f"sqlite:///{tmp_path / 'logs.db'}"))
+    store = LogStore(ready_engine(f"sqlite:///{tmp_path / 'logs.db'}"))
     buffer = LogBuffer(store, "job-1", interval=60, batch=100)
     for i in range(1050):
         buffer.add(LogLevel.INFO if i % 2 else LogLevel.WARNING, f"line {i}")
@@ -21,7 +21,7 @@ def test_lines_arrive_in_order_in_batches(tmp_path):
 
 
 def test_a_quiet_run_still_shows_its_last_lines_soon(tmp_path):
-    store = LogStore(make_engine(f"sqlite:///{tmp_path / 'logs.db'}"))
+    store = LogStore(ready_engine(f"sqlite:///{tmp_path / 'logs.db'}"))
     buffer = LogBuffer(store, "job-2", interval=0.05)
     buffer.add(LogLevel.INFO, "then nothing for a while")
     poll(lambda: store.page("job-2", None, LogLevel.DEBUG, 10), bool, deadline=30)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ades.db.jobs import make_engine
+from tests.db.conftest import ready_engine
 from ades.db.processes import DeployedPackage, ProcessStore
 from ades.errors import ImmutableProcess, InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
@@ -123,7 +123,7 @@ def test_workspace_settings(tmp_path):
 
 def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
     (tmp_path / "ws").mkdir()
-    engine = make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+    engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
     registry = ProcessRegistry(tmp_path, ProcessStore(engine), PackageReader(object_store))
     text = (PACKAGES / "greet.cwl").read_text()
     deployment = registry.deploy("ws", "application/cwl+yaml", text.encode())
@@ -142,7 +142,7 @@ def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
 
 def test_a_stored_package_that_no_longer_loads_does_not_hide_the_others(tmp_path, object_store):
     (tmp_path / "ws").mkdir()
-    store = ProcessStore(make_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
+    store = ProcessStore(ready_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
     registry = ProcessRegistry(tmp_path, store, PackageReader(object_store))
     registry.deploy("ws", "application/cwl", (PACKAGES / "greet.cwl").read_text().encode())
     store.add(DeployedPackage("ws", "rotten", None, "cwlVersion: v1.2\nclass: Nope\n", None,

@@ -1,0 +1,147 @@
+"""The one database schema: every table the server keeps, on one MetaData, and the engine
+that reaches them. Alembic migrations (``ades/db/migrations``) bring a database to it;
+the stores only read and write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("workspace", String(128), nullable=False),
+    Column("process_id", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("started", DateTime(timezone=True)),
+    Column("finished", DateTime(timezone=True)),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("results", JSON, nullable=False),
+    Column("title", Text),
+    Column("failure", JSON),
+    Column("size", BigInteger),
+    # The process (server or worker) that runs, or last ran, the job.
+    Column("runner", String(64)),
+    # Until when the runner's claim on the running job holds: it renews it while alive,
+    # and any process may take the job back from a runner whose lease ran out.
+    Column("lease_until", DateTime(timezone=True)),
+    # Runs started of the job's current submission: a job whose runner was lost is
+    # queued once more, not forever.
+    Column("attempts", Integer),
+    # Job lists are one workspace's jobs newest first, often of one process or status.
+    # Each ends with (created, id), the listing order, so a page is read off the index.
+    Index("ix_jobs_workspace_created", "workspace", "created", "id"),
+    Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
+    Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
+    Index("ix_jobs_status", "status"),
+)
+
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+    # A page of one job's entries is a range scan on (job_id, id).
+    Index("ix_job_logs_job_id_id", "job_id", "id"),
+)
+
+# One row per status change, written in the transaction that made it: every process
+# sharing the database learns of job changes by reading the rows after the last it saw.
+job_events = Table(
+    "job_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Index("ix_job_events_job_id", "job_id"),
+)
+
+deployed_processes = Table(
+    "deployed_processes",
+    metadata,
+    Column("workspace", String(128), primary_key=True),
+    Column("process_id", String(256), primary_key=True),
+    # The EOEPCA alias <id>-<version with . as _>, when the package has a version.
+    Column("alias", String(300)),
+    Column("package", Text, nullable=False),
+    # The $graph entry the deployer picked (#fragment or ?w=), None when not asked.
+    Column("workflow_id", String(256)),
+    Column("source_name", String(256), nullable=False),
+    # Bumped by every replace: a replica's cached description is stale when it differs.
+    Column("revision", Integer, nullable=False),
+    Column("deployed", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn: Any, _record: Any) -> None:
+            # WAL lets the API read while a worker writes; busy_timeout rides out short locks.
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to this schema. (Interim: create what is missing; Alembic
+    migrations replace this.)"""
+    metadata.create_all(engine)
+    schema = engine.get_execution_options().get("schema_translate_map", {}).get(None)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+        indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
+        qualified = f'"{schema}".{table.name}' if schema else table.name
+        with engine.begin() as conn:
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE {qualified} ADD COLUMN "{column.name}" {kind}'
+                    )
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn, checkfirst=True)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back without their zone; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
