@@ -57,6 +57,9 @@ class Settings:
     # (`ades worker` processes fed through the broker at broker_url: redis://… or amqp://…).
     executor: str = "local"
     broker_url: str = ""
+    # The broker queue (and exchange) the jobs travel on: deployments, or test sessions,
+    # sharing one broker each use their own.
+    broker_queue: str = "ades"
     # What runs a job's CWL: "cwltool" (a subprocess where the job runs) or "calrissian"
     # (a Kubernetes Job per run).
     cwl_runner: str = "cwltool"
