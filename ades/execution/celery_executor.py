@@ -99,6 +99,7 @@ def celery_app(settings: Settings) -> Celery:
         worker_send_task_events=False,
         task_send_sent_event=False,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         # A job that outlives the broker connection keeps running: its lease, not the
         # message, says it is alive.
         worker_cancel_long_running_tasks_on_connection_loss=False,

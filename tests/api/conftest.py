@@ -1,9 +1,13 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
-SeaweedFS of the session, a SQLite job store, and the demo, lab and strict workspaces."""
+SeaweedFS of the session, and the demo, lab and strict workspaces. ``ADES_TEST_MODE`` says
+where its jobs live and run: ``embedded`` (the default: SQLite and the local pool) or
+``distributed`` (a PostgreSQL database made for the session, Celery on Redis, and two
+`ades worker` processes)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -108,9 +112,23 @@ def serve(settings: Settings) -> Iterator[Live]:
         server.close()
 
 
+MODES = ("embedded", "distributed")
+
+
 @pytest.fixture(scope="session")
 def live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
-    with serve(server_settings(tmp_path_factory.mktemp("server"), seaweedfs)) as server:
+    mode = os.environ.get("ADES_TEST_MODE") or "embedded"
+    if mode not in MODES:
+        raise pytest.UsageError(f"ADES_TEST_MODE={mode!r}: expected one of {', '.join(MODES)}")
+    root = tmp_path_factory.mktemp("server")
+    settings = server_settings(root, seaweedfs)
+    if mode == "distributed":
+        from tests.distributed import distributed_live  # it imports this module
+
+        with distributed_live(settings, root) as server:
+            yield server
+        return
+    with serve(settings) as server:
         yield server
 
 
