@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
 
+from ades.cli import main
 from tests.api.conftest import free_port, poll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,3 +85,25 @@ def test_the_embedded_s3_credentials_are_printed(tmp_path):
     assert "S3 (embedded): http://127.0.0.1:" in server.stdout
     assert "access_key=ades secret_key=shown-secret" in server.stdout
     assert "Warning" not in server.stderr, server.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "says"),
+    [
+        ({}, [], "set ADES_EXECUTOR=celery (it is 'local')"),
+        ({"ADES_EXECUTOR": "celery"}, [], "ADES_BROKER_URL=''"),
+        ({"ADES_EXECUTOR": "celery", "ADES_BROKER_URL": "http://broker"}, [],
+         "ADES_BROKER_URL='http://broker'"),
+        ({"ADES_EXECUTOR": "celery", "ADES_BROKER_URL": "redis://127.0.0.1:6379/0"},
+         ["--concurrency", "0"], "--concurrency 0"),
+    ],
+)
+def test_ades_worker_refuses_what_cannot_run_jobs(monkeypatch, capsys, tmp_path, env, args, says):
+    for name in [n for n in os.environ if n.startswith("ADES_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["worker", "--data-dir", str(tmp_path), *args])
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err

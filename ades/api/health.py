@@ -1,5 +1,6 @@
 """Probes of the server as a whole, outside any workspace: ``/healthz`` (the process
-answers) and ``/readyz`` (it can serve requests: its database and its S3 answer)."""
+answers) and ``/readyz`` (it can serve requests: its database, its S3 and, with Celery,
+its broker answer)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def readyz() -> Response:
     s3 = ades.objects.unready_reason()
     if s3:
         reasons.append(s3)
+    broker = ades.jobs.executor.unready_reason()
+    if broker:
+        reasons.append(broker)
     if reasons:
         return json_response({"status": "not ready", "reasons": reasons}, 503)
     return json_response({"status": "ready", "reasons": []})

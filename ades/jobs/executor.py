@@ -19,3 +19,8 @@ class Executor(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop accepting jobs and stop the running ones."""
+
+    def unready_reason(self) -> str | None:
+        """None when what the executor needs (its broker) answers, else why not: /readyz
+        says it. An executor of this process alone needs nothing."""
+        return None
