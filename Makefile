@@ -19,14 +19,25 @@ given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 run: $(STAMP)
 	$(BIN)/ades serve --workspaces workspaces $(call given,HOST,--host) $(call given,PORT,--port)
 
+# The API modules that run jobs, run a second time in the distributed mode: PostgreSQL,
+# Celery on Redis and two `ades worker` processes (tests/distributed.py). The rest of
+# tests/api does not depend on where jobs run.
+DISTRIBUTED_TESTS ?= tests/api/test_jobs.py tests/api/test_job_management.py \
+	tests/api/test_job_list.py tests/api/test_job_logs.py tests/api/test_callbacks.py \
+	tests/api/test_deployed_runs.py tests/api/test_result_downloads.py tests/api/test_stac_io.py \
+	tests/api/test_stac_results.py tests/api/test_job_estimate.py tests/api/test_clients.py
+
 test: $(STAMP)
 	$(BIN)/ruff check ades tests bench
 	@# pytest exits 5 when it collects nothing: say so plainly instead of a bare make error.
 	$(BIN)/pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests'; fi; exit $$rc
+	ADES_TEST_MODE=distributed $(BIN)/pytest -q $(DISTRIBUTED_TESTS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo 'pytest collected no tests (distributed mode)'; fi; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python bench/job_overhead.py
 	$(BIN)/python bench/stage_in.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) .ades
