@@ -33,13 +33,13 @@ sys.path.insert(0, str(REPO))  # the tests' helpers that start workers and datab
 
 from tests.distributed import (  # noqa: E402
     BROKERS,
-    _broker_reachable,
     broker_queue,
+    broker_reachable,
     distributed_settings,
     postgres_database,
+    postgres_reachable,
     workers,
 )
-from tests.db.conftest import _postgres_reachable  # noqa: E402
 
 ECHO = "/demo/ogc-api/processes/echo/execution"
 BODY = {"inputs": {"stringInput": "hello bench"}}
@@ -116,7 +116,7 @@ def main() -> None:
             for n in (1, 2):
                 measure(f"local, {n} slot(s)", local(replace(base, data_dir=root / f"l{n}"), n),
                         n, jobs)
-            if not (_postgres_reachable() and _broker_reachable(BROKERS["redis"])):
+            if not (postgres_reachable() and broker_reachable(BROKERS["redis"])):
                 print("  celery: skipped (no PostgreSQL or Redis answers)")
                 return
             for n in (1, 2):

@@ -25,7 +25,7 @@ from kombu import Connection
 from ades.execution.celery_executor import celery_app
 from ades.settings import Settings
 from tests.api.conftest import Live, free_port, poll, serve
-from tests.db.conftest import POSTGRES, require_postgres
+from tests.db.conftest import POSTGRES, _postgres_reachable, require_postgres
 
 BROKERS = {
     "redis": os.environ.get("ADES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -34,7 +34,7 @@ BROKERS = {
 
 
 @functools.cache
-def _broker_reachable(url: str) -> bool:
+def broker_reachable(url: str) -> bool:
     try:
         with Connection(url, connect_timeout=2) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
@@ -43,9 +43,13 @@ def _broker_reachable(url: str) -> bool:
         return False
 
 
+def postgres_reachable() -> bool:
+    return _postgres_reachable()
+
+
 def require_broker(url: str) -> None:
     """Skip the calling test where the broker does not answer; fail it under CI."""
-    if not _broker_reachable(url):
+    if not broker_reachable(url):
         reason = f"no broker answers at {url} (set ADES_TEST_REDIS_URL / ADES_TEST_RABBITMQ_URL)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI has one, so this is a failure")

@@ -53,7 +53,8 @@ class Cluster:
             for worker in self.workers:
                 for p in worker.descendants():
                     try:
-                        if p.name() == "sleep" and p.cmdline()[1:] == [f"{seconds:g}"]:
+                        args = p.cmdline()
+                        if p.name() == "sleep" and len(args) == 2 and float(args[1]) == seconds:
                             return worker, p
                     except psutil.NoSuchProcess:
                         continue
