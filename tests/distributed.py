@@ -165,14 +165,15 @@ class Worker:
 
 
 @contextmanager
-def workers(settings: Settings, root: Path, count: int = 2, concurrency: int = 2) -> Iterator[
-    list[Worker]
-]:
-    """``count`` workers for ``settings`` (each with a data dir of its own under ``root``),
-    started and ready; stopped on exit."""
+def workers(settings: Settings, root: Path, count: int = 2, concurrency: int = 2,
+            shared_data_dir: bool = False) -> Iterator[list[Worker]]:
+    """``count`` workers for ``settings``, started and ready; stopped on exit. Each has a
+    data dir of its own under ``root`` (as on machines of their own), or, with
+    ``shared_data_dir``, the one of ``settings`` (a job's working dir is then where the
+    tests of the embedded server look for it)."""
     started = [
-        Worker(replace(settings, data_dir=root / f"worker-{i}"), concurrency,
-               root / f"worker-{i}.log").start()
+        Worker(settings if shared_data_dir else replace(settings, data_dir=root / f"worker-{i}"),
+               concurrency, root / f"worker-{i}.log").start()
         for i in range(count)
     ]
     try:
@@ -245,9 +246,15 @@ def require_redis_server() -> None:
 @contextmanager
 def distributed_live(settings: Settings, root: Path, broker: str = "redis") -> Iterator[Live]:
     """The API suite's server in distributed mode: ``settings`` on a PostgreSQL database of
-    the session and Celery on ``broker``, its jobs run by two `ades worker` processes."""
+    the session and Celery on ``broker``, its jobs run by two `ades worker` processes of
+    one slot each: as many jobs at once as the embedded server's ``max_jobs``, which tests
+    count on. They share the server's data dir, where tests look at a job's working dir."""
+    assert settings.max_jobs == 2, "two workers of one slot stand for max_jobs=2"
     url = BROKERS[broker]
     with postgres_database() as database, broker_queue(url) as queue:
         settings = distributed_settings(settings, database, url, queue)
-        with serve(settings) as live, workers(settings, root, count=2, concurrency=2):
+        with (
+            serve(settings) as live,
+            workers(settings, root, count=2, concurrency=1, shared_data_dir=True),
+        ):
             yield live
