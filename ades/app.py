@@ -25,8 +25,9 @@ from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
 from ades.api.views import callback_document
 from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
+from ades.db.migrate import prepare_database
 from ades.db.processes import ProcessStore
-from ades.db.schema import make_engine, upgrade
+from ades.db.schema import make_engine
 from ades.errors import AdesError
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
@@ -134,7 +135,10 @@ def create_app(settings: Settings) -> Server:
         settings.s3_public_url, settings.presign_expires, settings.result_downloads
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    closers: list[Any] = []
+    engine = make_engine(settings.database)
+    # A SQLite file is upgraded; a shared database behind this version stops the start here.
+    prepare_database(engine)
+    closers: list[Any] = [engine.dispose]
 
     endpoint = settings.s3_endpoint
     s3 = None
@@ -157,9 +161,6 @@ def create_app(settings: Settings) -> Server:
     objects.wait_usable()
 
     server_id = _server_id(settings.data_dir)
-    engine = make_engine(settings.database)
-    closers.append(engine.dispose)
-    upgrade(engine)
     processes = ProcessRegistry(
         settings.workspaces,
         ProcessStore(engine),

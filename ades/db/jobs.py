@@ -15,6 +15,7 @@ from ades.db.schema import aware, jobs
 from ades.errors import NoSuchJob
 from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
 
+
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
