@@ -10,6 +10,7 @@ start rather than guess."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ from ades.db.schema import metadata
 from ades.errors import DatabaseNotCurrent
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
+# Alembic tells at INFO which dialect it found, each time it reads a revision: every start
+# would say it twice. Upgrades are logged here instead, once, from which revision to which.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 # Any constant: the key of the PostgreSQL advisory lock that lets one upgrade run at a time.
 _UPGRADE_LOCK = 0x61646573
@@ -93,7 +99,11 @@ def upgrade(engine: Engine, to: str = "head") -> tuple[str | None, str | None]:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})")
         before = _current(connection)
         command.upgrade(alembic_config(connection), to)
-        return before, _current(connection)
+        after = _current(connection)
+    if after != before:
+        where = engine.url.render_as_string(hide_password=True)
+        log.info("database %s upgraded from revision %s to %s", where, before or "none", after)
+    return before, after
 
 
 def check_current(engine: Engine) -> None:
