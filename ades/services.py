@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from ades.api.views import callback_document
 from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
+from ades.db.migrate import prepare_database
 from ades.db.processes import ProcessStore
-from ades.db.schema import make_engine, upgrade
+from ades.db.schema import make_engine
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
 from ades.execution.local import LocalExecutor
@@ -102,9 +103,13 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
         settings.s3_public_url, settings.presign_expires, settings.result_downloads
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    closers: list[Callable[[], Any]] = []
+    engine = make_engine(settings.database)
+    closers: list[Callable[[], Any]] = [engine.dispose]
     try:
-        return _build(settings, runner, runner_id, closers)
+        # A SQLite file is upgraded; a shared database behind this version stops the start
+        # here, before anything is started.
+        prepare_database(engine)
+        return _build(settings, runner, runner_id, engine, closers)
     except BaseException:
         for close in reversed(closers):
             close()
@@ -115,6 +120,7 @@ def _build(
     settings: Settings,
     runner: CwlRunner,
     runner_id: str | None,
+    engine: Engine,
     closers: list[Callable[[], Any]],
 ) -> Services:
     endpoint = settings.s3_endpoint
@@ -137,9 +143,6 @@ def _build(
     # Requests are taken only once objects can be written and read back (see wait_usable).
     objects.wait_usable()
 
-    engine = make_engine(settings.database)
-    closers.append(engine.dispose)
-    upgrade(engine)
     processes = ProcessRegistry(
         settings.workspaces,
         ProcessStore(engine),
