@@ -1,15 +1,16 @@
-"""Job events on a real database: a change made through another engine (as by another
-process) is heard by polling; one made here is heard at once, and once."""
+"""Job events on real databases (SQLite, and PostgreSQL where its server answers): a change
+made through another store (as by another process) is heard by polling; one made here is
+heard at once, and once; on PostgreSQL, an event committed after a later one is heard too."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 from ades.db.jobs import JobStore
+from ades.db.schema import job_events
 from ades.jobs.events import JobEvents
-from ades.model import Job, JobStatus
-from tests.db.conftest import ready_engine
+from ades.model import Job, JobStatus, utcnow
+from tests.db.conftest import empty_engine, engine  # noqa: F401  (fixtures: both databases)
 
 
 def _job(store: JobStore) -> str:
@@ -18,13 +19,16 @@ def _job(store: JobStore) -> str:
     return job.id
 
 
-def test_a_change_made_elsewhere_is_heard_and_one_made_here_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ades.db'}"
-    here, elsewhere = JobStore(ready_engine(url)), JobStore(ready_engine(url))
-    events = JobEvents(here, interval=0.05)
+def _listening(store: JobStore) -> tuple[JobEvents, list[tuple[str, JobStatus]]]:
+    events = JobEvents(store, interval=0.05)
     heard: list[tuple[str, JobStatus]] = []
-    changed = threading.Event()
-    events.subscribe(lambda job_id, status: (heard.append((job_id, status)), changed.set()))
+    events.subscribe(lambda job_id, status: heard.append((job_id, status)))
+    return events, heard
+
+
+def test_a_change_made_elsewhere_is_heard_and_one_made_here_once(engine):  # noqa: F811
+    here, elsewhere = JobStore(engine), JobStore(engine)
+    events, heard = _listening(here)
     try:
         remote = _job(elsewhere)
         assert elsewhere.transition(remote, JobStatus.RUNNING)
@@ -42,9 +46,32 @@ def test_a_change_made_elsewhere_is_heard_and_one_made_here_once(tmp_path):
         events.close()
 
 
-def test_wait_gives_up_at_its_timeout(tmp_path):
-    store = JobStore(ready_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
-    events = JobEvents(store, interval=0.05)
+def test_an_event_committed_after_a_later_one_is_heard(engine):  # noqa: F811
+    # On PostgreSQL a transaction takes its id when it inserts and may commit after one
+    # that took a larger id; on SQLite writers queue, and the case cannot arise (it passes).
+    store = JobStore(engine)
+    events, heard = _listening(store)
+    slow, quick = _job(store), _job(store)
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            conn.execute(
+                job_events.insert().values(job_id=slow, status="running", time=utcnow())
+            )
+            if engine.dialect.name == "sqlite":
+                transaction.commit()
+            other = JobStore(engine)
+            assert other.transition(quick, JobStatus.RUNNING)
+            assert events.wait(lambda: (quick, JobStatus.RUNNING) in heard, timeout=30)
+            if transaction.is_active:
+                transaction.commit()
+        assert events.wait(lambda: (slow, JobStatus.RUNNING) in heard, timeout=30)
+    finally:
+        events.close()
+
+
+def test_wait_gives_up_at_its_timeout(engine):  # noqa: F811
+    events = JobEvents(JobStore(engine), interval=0.05)
     try:
         assert events.wait(lambda: False, timeout=0.2) is False
     finally:

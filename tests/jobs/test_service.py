@@ -1,5 +1,6 @@
-"""JobService on a real database: jobs whose runner was lost are taken back, queued once
-more, then failed. The executor here only records what it is handed."""
+"""JobService on real databases (SQLite, and PostgreSQL where its server answers): jobs
+whose runner was lost are taken back, queued once more, then failed. The executor here only
+records what it is handed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
 from ades.jobs.service import JobService
 from ades.model import FailureCategory, Job, JobStatus, utcnow
-from tests.db.conftest import ready_engine
+from tests.db.conftest import empty_engine, engine  # noqa: F401  (fixtures: both databases)
 
 
 class Recorded(Executor):
@@ -29,8 +30,7 @@ class Recorded(Executor):
         pass
 
 
-def test_a_job_whose_lease_ran_out_is_queued_again_once_then_fails(tmp_path):
-    engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+def test_a_job_whose_lease_ran_out_is_queued_again_once_then_fails(engine):  # noqa: F811
     store, executor = JobStore(engine), Recorded()
     events = JobEvents(store)
     service = JobService(store, LogStore(engine), None, executor, None, events)  # type: ignore[arg-type]
