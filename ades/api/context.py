@@ -4,7 +4,8 @@ server, and the absolute URLs of the workspace root the request came in under.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,9 @@ class Services:
     links: DownloadLinks
     stac_results: StacResults
     database: Engine
+    # Readiness checks besides the database and S3 (the broker's, with Celery): each
+    # returns None when its service answers, else the reason /readyz gives.
+    readiness: list[Callable[[], str | None]] = field(default_factory=list)
 
 
 def services() -> Services:
