@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -94,13 +95,32 @@ def test_the_build_context_leaves_local_state_out_and_keeps_what_copy_needs():
 @pytest.mark.timeout(180)
 def test_pip_install_dot_carries_the_openapi_contract(tmp_path):
     """The image installs from a wheel, which holds the package alone: the contract travels
-    as data_files, where ades.api.spec looks when the source tree is not there."""
+    as data_files, where ades.api.spec looks when the source tree is not there. The wheel is
+    built from what the Dockerfile copies before its ``pip install .``, and nothing else."""
+    context = tmp_path / "context"
+    for name, args in instructions():
+        if name == "RUN" and "pip install" in args:
+            break
+        if name == "COPY":
+            *sources, target = args.split()
+            for source in sources:
+                # Docker's COPY: a folder's contents into the target, files into a target
+                # ending with "/" (or named by it).
+                dest = context / target
+                if (REPO / source).is_dir():
+                    shutil.copytree(REPO / source, dest,
+                                    ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    if target.endswith("/"):
+                        dest.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(REPO / source, dest)
+    wheels = tmp_path / "wheels"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path),
-         str(REPO)], capture_output=True, text=True, timeout=170,
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels),
+         str(context)], capture_output=True, text=True, timeout=170,
     )
     assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("ades-*.whl")
+    (wheel,) = wheels.glob("ades-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     contract = [n for n in names if n.endswith("/data/share/ades/openapi/ades.yaml")]
     assert contract, names
