@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -106,8 +107,11 @@ def exposition(counts: Callable[[], JobCounts]) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(database)
 
 
-def start_worker_metrics(port: int) -> None:
-    """Serve this process's metrics at ``http://0.0.0.0:<port>/metrics`` from a background
-    thread (``ades worker``: its job durations and staged bytes). Port 0 serves nothing."""
-    if port:
-        start_http_server(port)
+def start_worker_metrics(port: int, addr: str = "0.0.0.0") -> WSGIServer | None:
+    """Serve this process's metrics at ``http://<addr>:<port>/metrics`` from a daemon
+    thread (``ades worker``: its job durations and staged bytes), until the process ends or
+    the returned server is shut down. Port 0 serves nothing (None)."""
+    if not port:
+        return None
+    server, _thread = start_http_server(port, addr)
+    return server

@@ -7,11 +7,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import requests
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from ades import metrics
 from ades.model import Job, JobStatus, utcnow
+from tests.api.conftest import free_port
 
 
 def _sample(name: str, **labels: str) -> float:
@@ -72,3 +74,22 @@ def test_exposition_gives_every_status_of_a_workspace_and_the_queue_depth():
     assert {status for ws, status in jobs if ws == "b"} == {s.value for s in JobStatus}
     assert families["ades_queue_depth"].samples[0].value == 5
     assert "ades_job_duration_seconds" in families
+
+
+def test_a_worker_serves_its_own_metrics_on_its_port():
+    port = free_port()
+    server = metrics.start_worker_metrics(port, "127.0.0.1")
+    try:
+        metrics.record_stage_bytes("in", 1)
+        r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert r.status_code == 200
+        assert 'ades_stage_bytes_total{direction="in"}' in r.text
+        # The database's gauges are the API's to serve, not a worker's.
+        assert "ades_jobs" not in r.text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_port_zero_serves_no_metrics():
+    assert metrics.start_worker_metrics(0) is None
