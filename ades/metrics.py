@@ -57,7 +57,10 @@ JobCounts = Mapping[tuple[str, str], int]
 
 def observe_job_end(job: Job) -> None:
     """Record the duration of ``job``, which has just ended (successful, failed or dismissed).
-    A job that never started (dismissed while queued) has no duration and is not counted."""
+    A job that never started (dismissed while queued) has no duration and is not counted.
+    Pass the job as stored after its final transition: its status labels the observation."""
+    if not job.status.finished:
+        raise ValueError(f"job {job.id} has not ended: it is {job.status.value}")
     if job.started is None or job.finished is None:
         return
     seconds = max((job.finished - job.started).total_seconds(), 0.0)

@@ -48,6 +48,12 @@ def test_a_job_dismissed_before_it_started_has_no_duration():
                    status="dismissed") == 0
 
 
+def test_a_job_that_has_not_ended_is_refused():
+    job = _ended(JobStatus.RUNNING, 5, "ws")
+    with pytest.raises(ValueError, match=f"job {job.id} has not ended: it is running"):
+        metrics.observe_job_end(job)
+
+
 def test_record_stage_bytes_adds_up_per_direction():
     before = _sample("ades_stage_bytes_total", direction="out")
     metrics.record_stage_bytes("out", 1000)
