@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from ades import metrics
 from ades.api.views import callback_document
-from ades.db.jobs import JobStore
+from ades.db.jobs import JobStore, Listener
 from ades.db.logs import LogStore
 from ades.db.migrate import prepare_database
 from ades.db.processes import ProcessStore
@@ -29,6 +30,7 @@ from ades.jobs.callbacks import CallbackSender
 from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
 from ades.jobs.service import JobService
+from ades.model import JobStatus
 from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
@@ -59,6 +61,9 @@ class Services:
     executor: Executor
     # The S3 this process started, if it started one (no ADES_S3_ENDPOINT).
     embedded_s3: EmbeddedSeaweedFS | None = None
+    # Readiness checks besides the database and S3 (the broker's, with Celery): each
+    # returns None when its service answers, else the reason /readyz gives.
+    readiness: list[Callable[[], str | None]] = field(default_factory=list)
     _closers: list[Callable[[], Any]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -164,6 +169,7 @@ def _build(
     )
     store.listeners.append(lambda _event, job_id, _status: callbacks.job_changed(job_id))
     closers.append(callbacks.close)
+    store.listeners.append(_observe_end(store))
     stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
     me = runner_id or server_id(settings.data_dir)
     job_run = JobRun(
@@ -211,8 +217,20 @@ def _build(
         job_run,
         executor,
         embedded,
-        closers,
+        _closers=closers,
     )
+
+
+def _observe_end(store: JobStore) -> Listener:
+    """A listener timing each job that ends by a change this process made (so once)."""
+
+    def listener(_event: int, job_id: str, status: JobStatus) -> None:
+        if status.finished:
+            job = store.get_by_id(job_id)
+            if job.status.finished:  # not started again meanwhile
+                metrics.observe_job_end(job)
+
+    return listener
 
 
 def _every(interval: float, *tasks: Callable[[], None]) -> Callable[[], None]:

@@ -82,6 +82,16 @@ class JobStore:
             ).mappings()
             return [_job(r) for r in rows]
 
+    def count_by_workspace_and_status(self) -> dict[tuple[str, str], int]:
+        """How many jobs each workspace has in each status, in one GROUP BY (``/metrics``
+        reads it at every scrape; ``ix_jobs_workspace_status_created`` covers it)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.workspace, jobs.c.status, func.count())
+                .group_by(jobs.c.workspace, jobs.c.status)
+            ).all()
+        return {(workspace, status): count for workspace, status, count in rows}
+
     def running_on(self, runner: str) -> list[Job]:
         """Jobs left running by ``runner`` (or by a server from before jobs had one)."""
         with self.engine.connect() as conn:

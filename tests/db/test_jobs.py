@@ -71,6 +71,18 @@ def test_running_on_gives_the_jobs_a_server_left_running_and_no_others(store):
     assert store.get("ws", mine.id).runner == "server-a"
 
 
+def test_count_by_workspace_and_status_is_one_row_per_pair(store):
+    for workspace, status in [("a", None), ("a", None), ("a", JobStatus.RUNNING),
+                              ("b", JobStatus.RUNNING)]:
+        job = _job(workspace)
+        store.add(job)
+        if status is not None:
+            store.transition(job.id, status)
+    assert store.count_by_workspace_and_status() == {
+        ("a", "accepted"): 2, ("a", "running"): 1, ("b", "running"): 1,
+    }
+
+
 def test_list_pages_newest_first_and_counts(store):
     from datetime import timedelta
 
