@@ -1,14 +1,11 @@
-"""create_app(settings): builds the Connexion app and wires the parts together. This is
-the one place where the ports meet their implementations."""
+"""create_app(settings): the Connexion app, its middleware and its error table, in front of
+the services that ``ades.services.build_services`` wires."""
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import connexion
 from connexion.context import _operation
@@ -19,29 +16,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
-from ades.api.context import Services
 from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
-from ades.api.views import callback_document
-from ades.db.jobs import JobStore
-from ades.db.logs import LogStore
-from ades.db.processes import ProcessStore
-from ades.db.schema import make_engine, upgrade
 from ades.errors import AdesError
-from ades.execution.cwltool_runner import CwltoolRunner
-from ades.execution.job_run import JobRun
-from ades.execution.local import LocalExecutor
-from ades.jobs.callbacks import CallbackSender
-from ades.jobs.service import JobService
-from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
-from ades.packages.registry import ProcessRegistry
-from ades.packages.source import PackageReader
+from ades.services import Services, build_services
 from ades.settings import Settings
-from ades.staging.downloads import DownloadLinks
-from ades.staging.stac_results import StacResults
-from ades.staging.stage_in import StageIn
-from ades.staging.workspace_data import upload_workspace_data
 
 log = logging.getLogger(__name__)
 
@@ -93,30 +73,17 @@ class JsonByDefault:
 
 @dataclass
 class Server:
-    """The ASGI app and what must be stopped with it."""
+    """The ASGI app and the services behind it, stopped with ``close``."""
 
     app: connexion.FlaskApp
     services: Services
-    _closers: list[Any] = field(default_factory=list)
-    # The S3 this server started, if it started one (no ADES_S3_ENDPOINT).
-    embedded_s3: EmbeddedSeaweedFS | None = None
+
+    @property
+    def embedded_s3(self) -> EmbeddedSeaweedFS | None:
+        return self.services.embedded_s3
 
     def close(self) -> None:
-        for close in reversed(self._closers):
-            try:
-                close()
-            except Exception:
-                log.exception("error while shutting down")
-        self._closers.clear()
-
-
-def _server_id(data_dir: Path) -> str:
-    """This server's id, kept in its data dir so that it survives restarts: replicas
-    (each with a data dir of its own) sharing one database tell their jobs apart."""
-    path = data_dir / "server-id"
-    if not path.exists():
-        path.write_text(uuid.uuid4().hex)
-    return path.read_text().strip()
+        self.services.close()
 
 
 def _only_what_connexion_routed() -> None:
@@ -128,87 +95,7 @@ def _only_what_connexion_routed() -> None:
 
 
 def create_app(settings: Settings) -> Server:
-    # First, so that a wrong engine stops the start before anything is started.
-    runner = CwltoolRunner(settings.container_engine)
-    DownloadLinks.check(
-        settings.s3_public_url, settings.presign_expires, settings.result_downloads
-    )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    closers: list[Any] = []
-
-    endpoint = settings.s3_endpoint
-    s3 = None
-    if not endpoint:
-        s3 = EmbeddedSeaweedFS(
-            settings.data_dir / "s3", settings.s3_access_key, settings.s3_secret_key
-        )
-        s3.start()
-        closers.append(s3.stop)
-        endpoint = s3.endpoint
-    objects = S3ObjectStore(
-        endpoint,
-        settings.s3_access_key,
-        settings.s3_secret_key,
-        settings.s3_bucket,
-        settings.s3_region,
-    )
-    objects.ensure_bucket()
-    # Requests are taken only once objects can be written and read back (see wait_usable).
-    objects.wait_usable()
-
-    server_id = _server_id(settings.data_dir)
-    engine = make_engine(settings.database)
-    closers.append(engine.dispose)
-    upgrade(engine)
-    processes = ProcessRegistry(
-        settings.workspaces,
-        ProcessStore(engine),
-        PackageReader(objects),
-        container_engine=settings.container_engine,
-    )
-    upload_workspace_data(settings.workspaces, processes.workspaces(), objects)
-    store = JobStore(engine)
-    logs = LogStore(engine)
-    callbacks = CallbackSender(
-        store.get_by_id,
-        callback_document,
-        attempts=settings.callback_attempts,
-        backoff=settings.callback_backoff,
-        logs=logs,
-    )
-    closers.append(callbacks.close)
-    stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
-    run = JobRun(
-        store,
-        logs,
-        processes,
-        runner,
-        objects,
-        settings.data_dir / "jobs",
-        stage_in,
-        on_change=callbacks.job_changed,
-        runner_id=server_id,
-    )
-    executor = LocalExecutor(run, settings.max_jobs)
-    closers.append(executor.shutdown)
-    jobs = JobService(
-        store,
-        logs,
-        processes,
-        executor,
-        objects,
-        callbacks.job_changed,
-        max_literal_bytes=settings.max_literal_bytes,
-    )
-    links = DownloadLinks(
-        objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
-    )
-    services = Services(
-        settings, processes, jobs, objects, links, StacResults(objects, links), engine
-    )
-    # Jobs a previous server left queued run now; ones it left running end failed.
-    jobs.recover(server_id)
-
+    services = build_services(settings)
     spec = load_spec()
     app = connexion.FlaskApp(__name__)
     # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
@@ -235,4 +122,4 @@ def create_app(settings: Settings) -> Server:
     app.add_error_handler(Exception, api_errors.unexpected_error)
     app.app.extensions["ades"] = services
     app.app.extensions["ades.openapi"] = spec
-    return Server(app, services, closers, s3)
+    return Server(app, services)

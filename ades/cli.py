@@ -1,15 +1,23 @@
 """The ``ades`` command: ``ades serve`` starts the server with the workspaces in a folder;
-``ades worker`` runs the jobs queued on the broker (ADES_EXECUTOR=celery)."""
+``ades worker`` runs the jobs queued on the broker (ADES_EXECUTOR=celery); ``ades db
+upgrade`` and ``ades db current`` migrate its database and say where it stands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
+import sys
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from ades.app import Server, create_app
+from ades.db import migrate
+from ades.db.schema import make_engine
+from ades.errors import DatabaseNotCurrent
 from ades.settings import Settings
 
 
@@ -29,15 +37,39 @@ def main(argv: list[str] | None = None) -> None:
     )
     worker.add_argument("--data-dir", type=Path, help="job working dirs (ADES_DATA_DIR)")
     worker.add_argument("--workspaces", type=Path, help="folder of workspaces (ADES_WORKSPACES)")
+    db = commands.add_parser(
+        "db", help="the database schema: upgrade it, or show its revision",
+        description="The database of ADES_DATABASE_URL, or the SQLite file in the data dir.",
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply the migrations the database lacks")
+    db_commands.add_parser(
+        "current", help="print the database's revision; exit 1 unless it is this version's"
+    )
+    db.add_argument("--data-dir", type=Path, help="where the SQLite database is (ADES_DATA_DIR)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if args.command == "worker":
-        run_worker(parser, args)
-        return
-    settings = Settings.from_env(
-        host=args.host, port=args.port, data_dir=args.data_dir, workspaces=args.workspaces
-    )
+    try:
+        if args.command == "db":
+            database(args.db_command, Settings.from_env(data_dir=args.data_dir))
+        elif args.command == "worker":
+            run_worker(parser, args)
+        else:
+            logging.basicConfig(
+                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+            )
+            serve_until_stopped(
+                Settings.from_env(
+                    host=args.host, port=args.port, data_dir=args.data_dir,
+                    workspaces=args.workspaces,
+                )
+            )
+    except DatabaseNotCurrent as err:
+        # The operator's next step, in one line: a traceback would bury it.
+        sys.exit(f"ades: {err}")
+
+
+def serve_until_stopped(settings: Settings) -> None:
     server = create_app(settings)
     print(banner(settings, server), flush=True)
     try:
@@ -59,17 +91,53 @@ def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--concurrency {concurrency}: a worker runs at least 1 job at once")
     # Imported here: `ades serve` with the local executor needs no Celery.
     from ades.execution.celery_executor import celery_app, consume_jobs
+    from ades.metrics import start_worker_metrics
     from ades.services import build_services
 
     try:
         celery_app(settings)  # a wrong broker URL stops the start before anything starts
     except ValueError as err:
         parser.error(str(err))
-    services = build_services(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Named for its host and process, not kept in the data dir as a server's id is: workers
+    # may share a data dir, and a restarted worker's jobs come back through their leases.
+    services = build_services(settings, runner_id=f"worker-{socket.gethostname()}-{os.getpid()}")
+    metrics = start_worker_metrics(settings.metrics_port)
     try:
         consume_jobs(services, concurrency)
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         services.close()
+
+
+def database(command: str, settings: Settings) -> None:
+    """``ades db upgrade``: migrate the database to this version's schema, saying from which
+    revision to which. ``ades db current``: its revision, and whether it is this version's
+    (exit status 1 when not, so scripts can test it)."""
+    if settings.database.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if command == "upgrade":
+            before, after = migrate.upgrade(engine)
+            done = f"upgraded from {before or 'none'} to {after}"
+            if before == after:
+                done = f"at {after} already"
+            print(f"database {where}: {done}")
+            return
+        revision = migrate.current(engine)
+        print(f"database {where}: revision {revision or 'none'}", end="")
+        if revision == migrate.head():
+            print(" (head)")
+            return
+        print()
+        migrate.check_current(engine)
+    except OperationalError as err:
+        sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
+    finally:
+        engine.dispose()
 
 
 def banner(settings: Settings, server: Server) -> str:

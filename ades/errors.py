@@ -118,3 +118,8 @@ class NoEstimate(AdesError):
             f"no estimate for job '{job_id}': process '{process_id}' has no successful job "
             f"in workspace '{workspace}' to estimate from"
         )
+
+
+class DatabaseNotCurrent(AdesError):
+    """The database's schema is not the one this server needs; raised at start, never in
+    a request. The message says which command fixes it."""

@@ -103,6 +103,10 @@ class Job:
     # The server that runs (or last ran) the job: after a crash, a server fails only the
     # running jobs it owned, not those of other replicas on the same database.
     runner: str | None = None
+    # Until when that runner's claim holds; it renews it while the job runs.
+    lease_until: datetime | None = None
+    # Runs started of the job's current submission (a lost runner's job is queued once more).
+    attempts: int | None = None
 
 
 @dataclass(frozen=True)

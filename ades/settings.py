@@ -66,6 +66,9 @@ class Settings:
     # Seconds a running job's claim lasts unless its runner renews it (every third of it):
     # a job whose runner died is taken back by any process within this time.
     job_lease: float = 30.0
+    # Port where `ades worker` serves its own /metrics (job durations and staged bytes,
+    # which happen in the worker); 0 serves none. `ades serve` serves /metrics on its port.
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         # Made absolute once, here, against the directory the server starts in: cwltool runs

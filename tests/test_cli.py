@@ -1,5 +1,6 @@
 """`ades serve` as a person starts it, through `make run`: it listens where PORT and HOST
-say, starts without warnings, and prints the S3 secret only for the embedded S3."""
+say, starts without warnings, and prints the S3 secret only for the embedded S3. `ades db
+upgrade` and `ades db current`, and `ades serve` refusing a PostgreSQL schema behind it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,9 +16,13 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from ades.cli import main
+from ades.db import migrate
+from ades.db.schema import make_engine
 from tests.api.conftest import free_port, poll
+from tests.db.conftest import POSTGRES, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,6 +93,113 @@ def test_the_embedded_s3_credentials_are_printed(tmp_path):
     assert "Warning" not in server.stderr, server.stderr
 
 
+def ades(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The `ades` command of this interpreter's venv, with only the given ADES_* settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ADES_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ades"), *args],
+        env={**clean, **env}, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture
+def no_settings(monkeypatch):
+    """main() in this process, reading no ADES_* variable of the environment."""
+    for name in [n for n in os.environ if n.startswith("ADES_")]:
+        monkeypatch.delenv(name)
+
+
+def test_db_upgrade_says_from_which_revision_to_which_and_current_says_head(
+    tmp_path, capsys, no_settings
+):
+    head = migrate.head()
+    data_dir = tmp_path / "data"  # made by the command
+    database = f"sqlite:///{data_dir / 'ades.db'}"
+    main(["db", "--data-dir", str(data_dir), "upgrade"])
+    assert capsys.readouterr().out == f"database {database}: upgraded from none to {head}\n"
+    main(["db", "--data-dir", str(data_dir), "upgrade"])
+    assert capsys.readouterr().out == f"database {database}: at {head} already\n"
+    main(["db", "--data-dir", str(data_dir), "current"])
+    assert capsys.readouterr().out == f"database {database}: revision {head} (head)\n"
+
+
+def test_db_current_of_a_database_behind_exits_1_naming_the_upgrade(
+    tmp_path, capsys, no_settings
+):
+    migrate.upgrade(make_engine(f"sqlite:///{tmp_path / 'ades.db'}"), "0001")
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "--data-dir", str(tmp_path), "current"])
+    assert capsys.readouterr().out.endswith(": revision 0001\n")
+    assert "this version of ades needs" in str(exited.value.code)
+    assert "run `ades db upgrade`" in str(exited.value.code)
+
+
+def test_db_upgrade_of_a_database_it_cannot_reach_names_it(monkeypatch, no_settings):
+    unreachable = "postgresql+psycopg://ades:secret@127.0.0.1:1/ades"
+    monkeypatch.setenv("ADES_DATABASE_URL", unreachable)
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "upgrade"])
+    message = str(exited.value.code)
+    assert message.startswith("ades: cannot use the database postgresql+psycopg://ades:***@")
+    assert "secret" not in message
+
+
+def test_serve_refuses_a_postgresql_schema_behind_until_db_upgrade(seaweedfs, tmp_path):
+    require_postgres()
+    # A schema of its own, chosen the way a deployment sharing a database would: by the
+    # search path in the URL.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(POSTGRES).update_query_dict({"options": f"-csearch_path={schema}"})
+    port = free_port()
+    env = {
+        "ADES_DATABASE_URL": url.render_as_string(hide_password=False),
+        "ADES_DATA_DIR": str(tmp_path),
+        "ADES_WORKSPACES": str(REPO / "workspaces"),
+        "ADES_PORT": str(port),
+        "ADES_S3_ENDPOINT": seaweedfs.endpoint,
+        "ADES_S3_ACCESS_KEY": seaweedfs.access_key,
+        "ADES_S3_SECRET_KEY": seaweedfs.secret_key,
+        "ADES_S3_BUCKET": "test-cli-migrate",
+    }
+    try:
+        refused = ades("serve", env=env)
+        assert refused.returncode != 0
+        last = refused.stderr.strip().splitlines()
+        assert len(last) == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert last[0].startswith("ades: the database postgresql+psycopg://postgres@")
+        assert last[0].endswith("revision none (empty, or made before migrations); this"
+                                f" version of ades needs {migrate.head()}: run `ades db upgrade`")
+
+        upgraded = ades("db", "upgrade", env=env)
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert f"upgraded from none to {migrate.head()}" in upgraded.stdout
+
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("ADES_")}
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ades"), "serve"], env={**clean, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            def healthy() -> bool:
+                assert server.poll() is None, server.communicate()
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
+                except requests.ConnectionError:
+                    return False
+
+            poll(healthy, bool, deadline=120)
+        finally:
+            server.terminate()
+            server.communicate(timeout=60)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 @pytest.mark.parametrize(
     ("env", "args", "says"),
     [
@@ -98,9 +211,9 @@ def test_the_embedded_s3_credentials_are_printed(tmp_path):
          ["--concurrency", "0"], "--concurrency 0"),
     ],
 )
-def test_ades_worker_refuses_what_cannot_run_jobs(monkeypatch, capsys, tmp_path, env, args, says):
-    for name in [n for n in os.environ if n.startswith("ADES_")]:
-        monkeypatch.delenv(name)
+def test_ades_worker_refuses_what_cannot_run_jobs(
+    no_settings, monkeypatch, capsys, tmp_path, env, args, says
+):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as exited:

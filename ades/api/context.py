@@ -4,32 +4,14 @@ server, and the absolute URLs of the workspace root the request came in under.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, request
-from sqlalchemy.engine import Engine
 
 from ades.api.views import Urls
 from ades.errors import NoSuchWorkspace
-from ades.jobs.service import JobService
-from ades.objectstore.store import ObjectStore
-from ades.packages.registry import ProcessRegistry
-from ades.settings import Settings
-from ades.staging.downloads import DownloadLinks
-from ades.staging.stac_results import StacResults
-
-
-@dataclass
-class Services:
-    settings: Settings
-    processes: ProcessRegistry
-    jobs: JobService
-    objects: ObjectStore
-    links: DownloadLinks
-    stac_results: StacResults
-    database: Engine
+from ades.services import Services
 
 
 def services() -> Services:

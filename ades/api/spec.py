@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,18 @@ from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 
 ROOTS = ("ogc-api", "wps3")
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "ades.yaml"
+
+
+def _spec_path() -> Path:
+    """``openapi/ades.yaml`` of the source tree, else where an install from a wheel puts
+    it (setup.cfg's data_files): ``pip install .`` copies the package alone."""
+    source = Path(__file__).resolve().parents[2] / "openapi" / "ades.yaml"
+    if source.exists():
+        return source
+    return Path(sys.prefix) / "share" / "ades" / "openapi" / "ades.yaml"
+
+
+SPEC_PATH = _spec_path()
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 

@@ -4,20 +4,29 @@ racing each other cannot both win."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 
-from ades.db.schema import aware, jobs
+from ades.db.schema import aware, job_events, jobs
 from ades.errors import NoSuchJob
 from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+# Told (event id, job id, new status) after a status change this process made is committed.
+Listener = Callable[[int, str, JobStatus], None]
+
 
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.listeners: list[Listener] = []
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as conn:
@@ -72,6 +81,16 @@ class JobStore:
                 .order_by(jobs.c.created, jobs.c.id)
             ).mappings()
             return [_job(r) for r in rows]
+
+    def count_by_workspace_and_status(self) -> dict[tuple[str, str], int]:
+        """How many jobs each workspace has in each status, in one GROUP BY (``/metrics``
+        reads it at every scrape; ``ix_jobs_workspace_status_created`` covers it)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.workspace, jobs.c.status, func.count())
+                .group_by(jobs.c.workspace, jobs.c.status)
+            ).all()
+        return {(workspace, status): count for workspace, status, count in rows}
 
     def running_on(self, runner: str) -> list[Job]:
         """Jobs left running by ``runner`` (or by a server from before jobs had one)."""
@@ -130,16 +149,113 @@ class JobStore:
 
     def transition(self, job_id: str, new: JobStatus, **fields: Any) -> bool:
         """Move a job to ``new`` if the transition table allows it from its current
-        status; set ``fields`` with it. False if the job was in a status that forbids it."""
+        status; set ``fields`` with it. False if the job was in a status that forbids it.
+        A change made is published: a ``job_events`` row in the same transaction, for every
+        process sharing the database, and the listeners of this one."""
         allowed_from = [old.value for old, targets in TRANSITIONS.items() if new in targets]
-        values = {"status": new.value, "updated": utcnow(), **fields}
+        return self._change(job_id, new, [jobs.c.status.in_(allowed_from)], fields)
+
+    def claim(self, job_id: str, runner: str, lease_until: datetime, **fields: Any) -> bool:
+        """Take an accepted job to run it: running, held by ``runner`` until ``lease_until``
+        (renewed while it runs), one more attempt counted."""
+        attempts = func.coalesce(jobs.c.attempts, 0) + 1
+        return self.transition(
+            job_id,
+            JobStatus.RUNNING,
+            runner=runner,
+            lease_until=lease_until,
+            attempts=attempts,
+            **fields,
+        )
+
+    def renew(self, runner: str, job_ids: Iterable[str], lease_until: datetime) -> None:
+        """Extend ``runner``'s hold on the jobs it is running."""
+        ids = list(job_ids)
+        if not ids:
+            return
         with self.engine.begin() as conn:
-            result = conn.execute(
+            conn.execute(
                 jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status.in_(allowed_from))
-                .values(**values)
+                .where(
+                    jobs.c.id.in_(ids),
+                    jobs.c.runner == runner,
+                    jobs.c.status == JobStatus.RUNNING.value,
+                )
+                .values(lease_until=lease_until)
             )
-            return result.rowcount == 1
+
+    def lost(self, now: datetime) -> list[Job]:
+        """Running jobs whose runner's lease ran out before ``now``: whatever ran them died."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_until < now)
+                .order_by(jobs.c.created, jobs.c.id)
+            ).mappings()
+            return [_job(r) for r in rows]
+
+    def take_back(
+        self,
+        job_id: str,
+        new: JobStatus,
+        *,
+        expired_before: datetime | None = None,
+        runner: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move a running job whose runner is gone to ``new`` (accepted: to run it again;
+        failed): only while it still runs under a lease that expired before
+        ``expired_before``, or, at a restart, under ``runner``'s name (or none)."""
+        where = [jobs.c.status == JobStatus.RUNNING.value]
+        if expired_before is not None:
+            where.append(jobs.c.lease_until < expired_before)
+        if runner is not None:
+            where.append(or_(jobs.c.runner == runner, jobs.c.runner.is_(None)))
+        values = {"runner": None, "lease_until": None, **fields}
+        return self._change(job_id, new, where, values)
+
+    def events_after(self, after: int, limit: int = 1000) -> list[tuple[int, str, JobStatus]]:
+        """Status changes published after event ``after``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(job_events.c.id, job_events.c.job_id, job_events.c.status)
+                .where(job_events.c.id > after)
+                .order_by(job_events.c.id)
+                .limit(limit)
+            )
+            return [(row.id, row.job_id, JobStatus(row.status)) for row in rows]
+
+    def last_event(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(job_events.c.id), 0))).scalar_one()
+
+    def prune_events(self, before: datetime) -> None:
+        """Forget events older than ``before``; every listener has read them long since.
+        The newest is kept, so ids never go back (SQLite reuses the largest rowid + 1)."""
+        newest = self.last_event()
+        with self.engine.begin() as conn:
+            conn.execute(
+                job_events.delete().where(job_events.c.time < before, job_events.c.id < newest)
+            )
+
+    def _change(
+        self, job_id: str, new: JobStatus, where: list[Any], fields: dict[str, Any]
+    ) -> bool:
+        now = utcnow()
+        values = {"status": new.value, "updated": now, **fields}
+        with self.engine.begin() as conn:
+            result = conn.execute(jobs.update().where(jobs.c.id == job_id, *where).values(**values))
+            if result.rowcount != 1:
+                return False
+            event = conn.execute(
+                job_events.insert().values(job_id=job_id, status=new.value, time=now)
+            ).inserted_primary_key[0]
+        for listener in list(self.listeners):
+            try:
+                listener(event, job_id, new)
+            except Exception:
+                log.exception("job %s: a listener of its status change failed", job_id)
+        return True
 
     def update(self, job_id: str, *, only_in: Iterable[JobStatus], **fields: Any) -> bool:
         """Set ``fields`` (progress, message, ...) while the job is in one of ``only_in``."""
@@ -170,6 +286,8 @@ def _row(job: Job) -> dict[str, Any]:
         "failure": job.failure,
         "size": job.size,
         "runner": job.runner,
+        "lease_until": job.lease_until,
+        "attempts": job.attempts,
     }
 
 
@@ -191,4 +309,6 @@ def _job(row: RowMapping) -> Job:
         failure=row["failure"],
         size=row["size"],
         runner=row["runner"],
+        lease_until=aware(row["lease_until"]),
+        attempts=row["attempts"],
     )

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from ades.db.schema import aware, job_logs
 from ades.model import LogEntry, LogLevel, utcnow
 
-
 # The largest id an SQL BIGINT (and SQLite's INTEGER) holds.
 _LARGEST_ID = 2**63 - 1
 

@@ -1,6 +1,7 @@
 """The one database schema: every table the server keeps, on one MetaData, and the engine
-that reaches them. Alembic migrations (``ades/db/migrations``) bring a database to it;
-the stores only read and write."""
+that reaches them. Alembic migrations (``ades/db/migrations``, run by ``ades.db.migrate``)
+bring a database to it; the stores only read and write. A change here needs a migration
+(tests/db/test_migrate.py compares the two)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
 )
 from sqlalchemy.engine import Engine
 
@@ -116,28 +116,6 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-def upgrade(engine: Engine) -> None:
-    """Bring the database to this schema. (Interim: create what is missing; Alembic
-    migrations replace this.)"""
-    metadata.create_all(engine)
-    schema = engine.get_execution_options().get("schema_translate_map", {}).get(None)
-    inspector = inspect(engine)
-    for table in metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
-        indexes = {i["name"] for i in inspector.get_indexes(table.name, schema=schema)}
-        qualified = f'"{schema}".{table.name}' if schema else table.name
-        with engine.begin() as conn:
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.exec_driver_sql(
-                        f'ALTER TABLE {qualified} ADD COLUMN "{column.name}" {kind}'
-                    )
-            for index in table.indexes:
-                if index.name not in indexes:
-                    index.create(conn, checkfirst=True)
 
 
 def aware(value: datetime | None) -> datetime | None:

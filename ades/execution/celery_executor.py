@@ -113,8 +113,14 @@ def _run_job(task: Task, job_id: str) -> None:
     running under a live lease, ended) is left alone by ``job_run``."""
     if _services is None:
         raise RuntimeError("the ades.run_job task runs only in `ades worker`")
+    job_run = _services.job_run
     try:
-        _services.job_run(job_id)
+        if job_run.runs(job_id):
+            if _services.store.get_by_id(job_id).status is JobStatus.ACCEPTED:
+                # Started again while its stopped run winds down here: after that run.
+                raise task.retry(countdown=RETRY_AFTER, max_retries=None)
+            return  # a second delivery of the job running here
+        job_run(job_id)
     except OperationalError as err:
         # The database is unreachable: the job is still queued there; try again later.
         log.warning("job %s: database unreachable (%s); retrying", job_id, err)

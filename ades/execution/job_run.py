@@ -1,14 +1,18 @@
 """Running one job from start to end: claim it, stage its remote inputs in, run its CWL
 package, stage the outputs out to the object store, and record the outcome, the progress
 and the log on the way. Every status change goes through the store's conditional
-transition, so a dismiss or a stop that lands mid-run always wins."""
+transition, so a dismiss or a stop that lands mid-run always wins: JobRun hears of it from
+the job events, wherever it was made, and stops the run. While a job runs, its lease in the
+store is renewed, so that another process can tell when whatever ran it died."""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
-from collections.abc import Callable
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +20,9 @@ from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
 from ades.errors import NoSuchProcess
 from ades.execution.log_buffer import LogBuffer
-from ades.execution.progress import END, START, StepProgress, count_steps, message_level
-from ades.execution.runner import CwlRunner, RunOutcome
+from ades.execution.progress import END, START, StepProgress, count_steps
+from ades.execution.runner import CwlRunner, LogLine, RunEvent, RunOutcome
+from ades.jobs.events import JobEvents
 from ades.jobs.service import Processes, results_prefix
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
@@ -25,9 +30,6 @@ from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_r
 from ades.staging.stage_out import StageOutError, as_references, stage_out
 
 log = logging.getLogger(__name__)
-
-# cwltool's own words for errors in the job order rather than in the application.
-_INPUT_ERRORS = ("invalid job order", "the job order lacks")
 
 
 class JobRun:
@@ -40,8 +42,9 @@ class JobRun:
         objects: ObjectStore,
         work_root: Path,
         stage_in: StageIn | None = None,
-        on_change: Callable[[str], None] | None = None,
-        runner_id: str | None = None,
+        runner_id: str = "local",
+        lease: float = 30.0,
+        events: JobEvents | None = None,
     ):
         self.store = store
         self.logs = logs
@@ -52,36 +55,73 @@ class JobRun:
         self.stage_in = stage_in or StageIn(objects)
         # Jobs staging in now, with the flag a dismiss sets to stop their downloads.
         self._staging: dict[str, threading.Event] = {}
-        # Told the job id when the job starts running (it is told the end by the executor).
-        self.on_change = on_change
-        # This server's id, recorded on the jobs it runs.
+        # This process's id, recorded on the jobs it runs, and how long its claim on one
+        # holds unless renewed.
         self.runner_id = runner_id
+        self.lease = lease
+        self._lock = threading.Lock()
+        # Calls under way per job: a job's message delivered twice (Celery, a restart
+        # queueing accepted jobs again) may reach this process while the job runs here;
+        # the second call finds nothing to claim, and must not end the first one's lease.
+        self._running: Counter[str] = Counter()
+        if events is not None:
+            events.subscribe(self._heard)
 
     def __call__(self, job_id: str) -> None:
+        """Run the job if it can be claimed (it is accepted); return when it has ended."""
         job = self.store.get_by_id(job_id)
-        if not self.store.transition(
-            job_id,
-            JobStatus.RUNNING,
-            started=utcnow(),
-            finished=None,
-            progress=0,
-            message="staging in inputs",
-            failure=None,
-            runner=self.runner_id,
-        ):
-            return  # dismissed or stopped while it waited in the queue
-        self.logs.add(job_id, LogLevel.INFO, "job started")
-        if self.on_change is not None:
-            self.on_change(job_id)
-        workdir = self.work_root / job_id
+        with self._lock:
+            first = not self._running[job_id]
+            self._running[job_id] += 1
+        if first:
+            # Before the claim: a cancel heard from now on applies to this run.
+            self.runner.forget_cancel(job_id)
         try:
-            self._run(job, workdir)
-        except Exception as err:  # the job must end, whatever broke
-            log.exception("job %s failed unexpectedly", job_id)
-            self._fail(job_id, f"internal error: {err}", {"category": FailureCategory.SYSTEM})
+            if not self.store.claim(
+                job_id,
+                self.runner_id,
+                utcnow() + timedelta(seconds=self.lease),
+                started=utcnow(),
+                finished=None,
+                progress=0,
+                message="staging in inputs",
+                failure=None,
+            ):
+                return  # dismissed or stopped while it waited, or run by someone else
+            self.logs.add(job_id, LogLevel.INFO, "job started")
+            workdir = self.work_root / job_id
+            try:
+                self._run(job, workdir)
+            except Exception as err:  # the job must end, whatever broke
+                log.exception("job %s failed unexpectedly", job_id)
+                self._fail(job_id, f"internal error: {err}", {"category": FailureCategory.SYSTEM})
+            finally:
+                shutil.rmtree(workdir / "outputs", ignore_errors=True)
+                shutil.rmtree(workdir / "inputs", ignore_errors=True)
         finally:
-            shutil.rmtree(workdir / "outputs", ignore_errors=True)
-            shutil.rmtree(workdir / "inputs", ignore_errors=True)
+            with self._lock:
+                self._running[job_id] -= 1
+                if not self._running[job_id]:
+                    del self._running[job_id]
+
+    def renew_leases(self) -> None:
+        """Extend this process's claim on the jobs it runs (called every third of a lease)."""
+        with self._lock:
+            running = list(self._running)
+        self.store.renew(self.runner_id, running, utcnow() + timedelta(seconds=self.lease))
+
+    def runs(self, job_id: str) -> bool:
+        """Whether a call for the job is under way in this process."""
+        with self._lock:
+            return job_id in self._running
+
+    def _heard(self, job_id: str, status: JobStatus) -> None:
+        # A dismiss or stop of a job running here, made in any process.
+        if status is JobStatus.DISMISSED:
+            with self._lock:
+                here = job_id in self._running
+            if here:
+                self.cancel(job_id)
 
     def cancel(self, job_id: str) -> bool:
         staging = self._staging.get(job_id)
@@ -123,10 +163,12 @@ class JobRun:
                 entry,
                 job_order,
                 workdir,
-                on_log=lambda message: self._cwltool_message(job.id, tracker, lines, message),
+                on_event=lambda event: self._event(job.id, tracker, lines, event),
             )
         finally:
             lines.close()
+        if outcome.usage:
+            self.logs.add(job.id, LogLevel.INFO, f"resource usage: {json.dumps(outcome.usage)}")
         if not outcome.ok:
             if not outcome.cancelled:
                 self._fail(job.id, _failure_message(outcome), _failure(outcome))
@@ -208,11 +250,13 @@ class JobRun:
             return None  # dismissed while the inputs were downloading
         return staged
 
-    def _cwltool_message(
-        self, job_id: str, tracker: StepProgress, lines: LogBuffer, message: str
+    def _event(
+        self, job_id: str, tracker: StepProgress, lines: LogBuffer, event: RunEvent
     ) -> None:
-        lines.add(message_level(message), message)
-        reading = tracker.feed(message)
+        if isinstance(event, LogLine):
+            lines.add(event.level, event.text)
+            return
+        reading = tracker.feed(event)
         if reading is not None:
             self._progress(job_id, reading.progress, reading.message)
 
@@ -240,10 +284,7 @@ def _failure_message(outcome: RunOutcome) -> str:
 
 
 def _failure(outcome: RunOutcome) -> dict[str, Any]:
-    category = FailureCategory.APPLICATION
-    if outcome.message.startswith(_INPUT_ERRORS):
-        category = FailureCategory.INPUT
-    failure: dict[str, Any] = {"category": category}
+    failure: dict[str, Any] = {"category": outcome.category}
     if outcome.failed_step:
         failure["step"] = outcome.failed_step
     if outcome.exit_code is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ades.execution.job_run import JobRun
@@ -27,12 +26,11 @@ class LocalExecutor(Executor):
         # the job's working directory and of its runner slot.
         self._job_locks: dict[str, threading.Lock] = {}
 
-    def submit(self, job_id: str, done: Callable[[str], None]) -> None:
-        self.run.runner.forget_cancel(job_id)
+    def submit(self, job_id: str) -> None:
         with self._lock:
             self._active[job_id] += 1
             self._job_locks.setdefault(job_id, threading.Lock())
-        self.pool.submit(self._run, job_id, done)
+        self.pool.submit(self._run, job_id)
 
     def cancel(self, job_id: str) -> bool:
         # A queued job finds itself dismissed when its turn comes and does not start.
@@ -47,7 +45,7 @@ class LocalExecutor(Executor):
         for job_id in active:
             self.run.cancel(job_id)
 
-    def _run(self, job_id: str, done: Callable[[str], None]) -> None:
+    def _run(self, job_id: str) -> None:
         try:
             with self._job_locks[job_id]:
                 self.run(job_id)
@@ -59,4 +57,3 @@ class LocalExecutor(Executor):
                 if self._active[job_id] <= 0:
                     del self._active[job_id]
                     del self._job_locks[job_id]
-            done(job_id)

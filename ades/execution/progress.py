@@ -1,41 +1,25 @@
-"""A job's progress read from what cwltool says as it runs: each step started and
-completed, each element of a scattered step; a package that is one tool, its tool started
-and completed. The number rises and never falls; the running part of a job spans ``START``
-to ``END`` percent, stage-out the rest below 100. Each message fed is one of cwltool's
-records (possibly spanning several lines) or a line of a tool's output."""
+"""A job's progress read from its runner's typed events: each step started and finished,
+each element of a scattered step; a package that is one tool, its tool started and finished.
+The number rises and never falls; the running part of a job spans ``START`` to ``END``
+percent, stage-out the rest below 100."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from ades.model import LogLevel
+from ades.execution.runner import (
+    ElementFinished,
+    RunEvent,
+    StepFinished,
+    StepStarted,
+    WorkflowStarted,
+)
 
 START = 10  # inputs staged in
 END = 90  # the application ended; stage-out follows
-
-# A record's first line: its level and text (further lines follow after a newline).
-_RECORD = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)")
-_WORKFLOW = re.compile(r"^\[workflow .*?\] ")
-_STEP = re.compile(r"^\[step (.+?)\] (start|completed (\w+))$")
-_JOB_COMMAND = re.compile(r"^\[job (.+?)\] /.*?\$ ")  # cwltool shows the command it starts
-_JOB_DONE = re.compile(r"^\[job (.+?)\] completed (\w+)$")
-_LEVELS = {
-    "DEBUG": LogLevel.DEBUG,
-    "INFO": LogLevel.INFO,
-    "WARNING": LogLevel.WARNING,
-    "ERROR": LogLevel.ERROR,
-    "CRITICAL": LogLevel.ERROR,
-}
-
-
-def message_level(message: str) -> LogLevel:
-    """The level of a cwltool message; a tool's own output counts as info."""
-    record = _RECORD.match(message)
-    return _LEVELS[record.group(1)] if record else LogLevel.INFO
 
 
 def count_steps(package: str) -> int:
@@ -69,53 +53,52 @@ class Reading:
 
 
 class StepProgress:
-    """Follows cwltool's messages; ``feed`` returns a new reading when it changed."""
+    """Follows a run's events; ``feed`` returns a new reading when one changed it."""
 
     def __init__(self, total_steps: int):
         self.total = max(1, total_steps)
         self.started: list[str] = []
-        self.done: float = 0  # steps completed
+        self.done: float = 0  # steps finished
         self.is_workflow = False
-        self.elements_done = 0  # completed jobs of the step now running (scatter elements)
+        self.elements_done = 0  # elements of the scattered step now running
+        self.elements_total: int | None = None
         self.progress = START
 
-    def feed(self, message: str) -> Reading | None:
-        record = _RECORD.match(message)
-        if record is None:
-            return None
-        text = record.group(2)
-        if _WORKFLOW.match(text):
-            self.is_workflow = True  # said before any step or job
-            return None
-        if step := _STEP.match(text):
+    def feed(self, event: RunEvent) -> Reading | None:
+        if isinstance(event, WorkflowStarted):
             self.is_workflow = True
-            name, event = step.group(1), step.group(2)
-            if event == "start":
-                # cwltool says a scattered step starts once per element.
-                if name not in self.started:
-                    self.started.append(name)
-                    self.elements_done = 0
-                return self._reading(f"running step {name}")
-            self.done += 1
-            self.elements_done = 0
-            return self._reading(f"finished step {name}")
-        if not self.is_workflow and (job := _JOB_COMMAND.match(text)):
-            # A package that is one tool has one step, the tool. Once it started, the job
-            # counts as half way through the running part, as far as anyone can tell.
-            self.done = 0.5
-            return self._reading(f"running tool {job.group(1)}")
-        if job := _JOB_DONE.match(text):
+            return None
+        if isinstance(event, StepStarted):
+            if not self.is_workflow:
+                # A package that is one tool has one step, the tool. Once it started, the
+                # job counts as half way through the running part, as far as anyone can tell.
+                self.done = 0.5
+                return self._reading(f"running tool {event.step}")
+            if event.step not in self.started:
+                self.started.append(event.step)
+            self.elements_done, self.elements_total = 0, None
+            return self._reading(f"running step {event.step}")
+        if isinstance(event, ElementFinished):
+            self.elements_done, self.elements_total = event.done, event.total
+            return self._reading(f"running step {event.step}")
+        if isinstance(event, StepFinished):
             if not self.is_workflow:
                 self.done = 1
-                return self._reading(f"finished tool {job.group(1)}")
-            self.elements_done += 1
-            current = self.started[-1] if self.started else job.group(1)
-            return self._reading(f"running step {current}")
+                return self._reading(f"finished tool {event.step}")
+            self.done += 1
+            self.elements_done, self.elements_total = 0, None
+            return self._reading(f"finished step {event.step}")
         return None
 
     def _reading(self, what: str) -> Reading:
-        # A step whose elements complete one by one moves part of the way to its end.
-        partial = 1 - 1 / (1 + self.elements_done) if self.elements_done else 0.0
+        # A step whose elements finish one by one moves part of the way to its end: the
+        # known share when the runner knows how many there are, else ever closer to it.
+        partial = 0.0
+        if self.elements_done:
+            if self.elements_total:
+                partial = min(1.0, self.elements_done / self.elements_total)
+            else:
+                partial = 1 - 1 / (1 + self.elements_done)
         units = min(self.done + partial, self.total)
         value = START + int((END - START) * units / self.total)
         self.progress = max(self.progress, min(value, END))

@@ -1,20 +1,22 @@
-"""The Executor port: where the job service hands a job over to be run. The local
-thread pool implements it today (``ades.execution.local``); a distributed engine later."""
+"""The Executor port: where the job service hands a job over to be run, by its id alone.
+Whoever runs it reloads the job from the store and writes its status, progress and logs
+back there; the end of a job is heard from the job events, not from the executor. The local
+thread pool implements it (``ades.execution.local``), and Celery workers."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 
 class Executor(ABC):
     @abstractmethod
-    def submit(self, job_id: str, done: Callable[[str], None]) -> None:
-        """Queue the job; call ``done(job_id)`` once it has ended, whatever the outcome."""
+    def submit(self, job_id: str) -> None:
+        """Queue the job to be run (an accepted job in the store)."""
 
     @abstractmethod
     def cancel(self, job_id: str) -> bool:
-        """Stop the job if it is queued or running. True if there was something to stop."""
+        """Best effort, in this process: stop the job if it is queued or running here. A
+        dismiss reaches a run anywhere through the store; this only makes it sooner."""
 
     @abstractmethod
     def shutdown(self) -> None:

@@ -6,9 +6,8 @@ the process registry, the executor and the object store through their ports."""
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 from ades.db.jobs import JobStore
@@ -23,6 +22,7 @@ from ades.errors import (
     UnprocessableDefinition,
 )
 from ades.jobs.estimate import Estimate, estimate_from
+from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
 from ades.model import (
     ACTIVE,
@@ -47,6 +47,8 @@ _IDLE = frozenset(JobStatus) - ACTIVE
 _SUBSCRIBER_URIS = frozenset({"successUri", "inProgressUri", "failedUri"})
 # How many past jobs an estimate learns from.
 _HISTORY = 20
+# Runs a job may start per submission: one whose runner was lost is queued once more.
+_ATTEMPTS = 2
 
 
 def _process_id(ref: str) -> str:
@@ -106,19 +108,17 @@ class JobService:
         processes: Processes,
         executor: Executor,
         objects: ObjectStore,
-        on_change: Callable[[str], None] | None = None,
+        events: JobEvents,
         max_literal_bytes: int | None = None,
     ):
         self.store = store
         # The largest literal input a job may be given (None: no limit).
         self.max_literal_bytes = max_literal_bytes
-        # Told the job id whenever a job ends (callbacks listen here).
-        self.on_change = on_change
         self.log_store = logs
         self.processes = processes
         self.executor = executor
         self.objects = objects
-        self._ended = threading.Condition()
+        self.events = events
 
     def submit(
         self, workspace: str, process_id: str, request: dict[str, Any], links_root: str = ""
@@ -135,7 +135,7 @@ class JobService:
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job accepted: process '{process.id}'")
-        self.executor.submit(job.id, self._notify)
+        self.executor.submit(job.id)
         return job
 
     def create(self, workspace: str, definition: dict[str, Any], links_root: str = "") -> Job:
@@ -197,12 +197,13 @@ class JobService:
             started=None,
             finished=None,
             failure=None,
+            attempts=0,
         ):
             now = self.store.get(workspace, job_id)
             raise Locked(job.id, now.status.value, "started again")
         again = " again" if job.status is not JobStatus.CREATED else ""
         self.log_store.add(job.id, LogLevel.INFO, f"job accepted{again}")
-        self.executor.submit(job.id, self._notify)
+        self.executor.submit(job.id)
         return self.store.get(workspace, job_id)
 
     def stop(self, workspace: str, job_id: str) -> Job:
@@ -217,7 +218,6 @@ class JobService:
         ):
             self.executor.cancel(job.id)
             self.log_store.add(job.id, LogLevel.WARNING, "job stopped on request")
-            self._notify(job.id)
         return self.store.get(workspace, job_id)
 
     def estimate(self, workspace: str, job_id: str) -> Estimate:
@@ -227,23 +227,40 @@ class JobService:
         return estimate_from(past) or _no_estimate(job)
 
     def recover(self, runner: str) -> None:
-        """After a (re)start of server ``runner``: queue the jobs left accepted, and fail the
-        ones it left running, as whatever ran them died with it. Jobs running on other
-        servers sharing the database are theirs."""
+        """After a (re)start of ``runner``: the jobs it left running died with it, and are
+        queued once more (or fail when they had their second chance); the jobs left
+        accepted are queued again. Jobs running elsewhere are left to their runners."""
         for job in self.store.running_on(runner):
-            message = (
-                "the server stopped while the job was running; "
-                "start it again (POST on its results) to re-run it"
-            )
-            failure = {"category": FailureCategory.SYSTEM}
-            if self.store.transition(
-                job.id, JobStatus.FAILED, message=message, failure=failure, finished=utcnow()
-            ):
-                self.log_store.add(job.id, LogLevel.ERROR, f"job failed (system): {message}")
-                self._notify(job.id)
+            self._take_back(job, "the server running it stopped", runner=runner)
         for job in self.store.with_status([JobStatus.ACCEPTED]):
             self.log_store.add(job.id, LogLevel.INFO, "job queued again after a server restart")
-            self.executor.submit(job.id, self._notify)
+            self.executor.submit(job.id)
+
+    def reap(self) -> None:
+        """Take back the running jobs whose runner's lease ran out: a worker or a server
+        died under them. Any process sharing the database may call this."""
+        now = utcnow()
+        for job in self.store.lost(now):
+            self._take_back(job, "the worker running it was lost", expired_before=now)
+        self.store.prune_events(now - timedelta(hours=1))
+
+    def _take_back(self, job: Job, why: str, **condition: Any) -> None:
+        if (job.attempts or 0) < _ATTEMPTS and self.store.take_back(
+            job.id, JobStatus.ACCEPTED, message=f"accepted again: {why}", progress=0, **condition
+        ):
+            self.log_store.add(job.id, LogLevel.WARNING, f"job queued again: {why}")
+            self.executor.submit(job.id)
+            return
+        message = f"{why}; start it again (POST on its results) to re-run it"
+        if self.store.take_back(
+            job.id,
+            JobStatus.FAILED,
+            message=message,
+            failure={"category": FailureCategory.SYSTEM},
+            finished=utcnow(),
+            **condition,
+        ):
+            self.log_store.add(job.id, LogLevel.ERROR, f"job failed (system): {message}")
 
     def get(self, workspace: str, job_id: str) -> Job:
         return self.store.get(workspace, job_id)
@@ -272,11 +289,9 @@ class JobService:
         return entries[:limit], len(entries) > limit or not job.status.finished
 
     def wait(self, workspace: str, job_id: str, timeout: float) -> Job:
-        """The job once it has ended, or as it is when ``timeout`` seconds have passed."""
-        with self._ended:
-            self._ended.wait_for(
-                lambda: self.store.get(workspace, job_id).status.finished, timeout=timeout
-            )
+        """The job once it has ended, or as it is when ``timeout`` seconds have passed;
+        whichever process runs it."""
+        self.events.wait(lambda: self.store.get(workspace, job_id).status.finished, timeout)
         return self.store.get(workspace, job_id)
 
     def results(self, workspace: str, job_id: str) -> Job:
@@ -300,7 +315,6 @@ class JobService:
             ):
                 self.executor.cancel(job.id)
                 self.log_store.add(job.id, LogLevel.WARNING, "job dismissed")
-                self._notify(job.id)
         # A stopped job is dismissed already but kept its outputs: dismissing removes them.
         self.objects.delete_prefix(results_prefix(job) + "/")
         self.store.update(job.id, only_in=[JobStatus.DISMISSED], results={}, size=None)
@@ -308,12 +322,3 @@ class JobService:
 
     def _checked(self, process: Process, request: dict[str, Any]) -> dict[str, Any]:
         return _checked(process, request, self.max_literal_bytes)
-
-    def _notify(self, job_id: str) -> None:
-        with self._ended:
-            self._ended.notify_all()
-        if self.on_change is not None:
-            try:
-                self.on_change(job_id)
-            except Exception:
-                log.exception("job %s: a listener of its end failed", job_id)

@@ -30,6 +30,7 @@ import requests
 from pystac.stac_io import DefaultStacIO
 from pystac.utils import make_absolute_href
 
+from ades.metrics import record_stage_bytes
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import ASSETS, SECONDARY
 
@@ -115,13 +116,16 @@ class Fetcher:
         if href.startswith("s3://"):
             bucket, key = self._s3(href)
             try:
-                return self.objects.get_bytes(key, bucket=bucket)
+                data = self.objects.get_bytes(key, bucket=bucket)
             except KeyError:
                 raise StageInError(f"{href}: no such object") from None
             except Exception as err:
                 raise StageInError(f"{href}: {err}") from err
-        with self._get(href) as response:
-            return response.content
+        else:
+            with self._get(href) as response:
+                data = response.content
+        record_stage_bytes("in", len(data))
+        return data
 
     def download(self, href: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,13 +137,14 @@ class Fetcher:
                 raise StageInError(f"{href}: no such object") from None
             except Exception as err:
                 raise StageInError(f"{href}: {err}") from err
-            return
-        with self._get(href, stream=True) as response, open(path, "wb") as out:
-            try:
-                for chunk in response.iter_content(_CHUNK):
-                    out.write(chunk)
-            except requests.RequestException as err:
-                raise StageInError(f"{href}: download broke off: {err}") from err
+        else:
+            with self._get(href, stream=True) as response, open(path, "wb") as out:
+                try:
+                    for chunk in response.iter_content(_CHUNK):
+                        out.write(chunk)
+                except requests.RequestException as err:
+                    raise StageInError(f"{href}: download broke off: {err}") from err
+        record_stage_bytes("in", path.stat().st_size)
 
     def _get(self, href: str, stream: bool = False) -> requests.Response:
         try:

@@ -32,6 +32,7 @@ import rasterio
 from pystac.stac_io import DefaultStacIO
 from rio_stac import create_stac_item
 
+from ades.metrics import record_stage_bytes
 from ades.objectstore.store import ObjectStore
 
 JSON = "application/json"
@@ -61,7 +62,7 @@ class ObjectStoreStacIO(DefaultStacIO):
     def write_text(self, dest: Any, txt: str, *args: Any, **kwargs: Any) -> None:
         key = self.store.key_of(str(dest))
         if key is not None:
-            self.store.put_bytes(txt.encode(), key, JSON)
+            _put_bytes(self.store, txt.encode(), key, JSON)
             return
         super().write_text(dest, txt, *args, **kwargs)
 
@@ -91,7 +92,8 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
     if isinstance(value, dict) and value.get("class") == "File":
         path = _local_path(value)
         file_type = media_type(path)
-        record = {"href": store.put_file(path, f"{key}/{path.name}", file_type), "type": file_type}
+        href = _put_file(store, path, f"{key}/{path.name}", file_type)
+        record = {"href": href, "type": file_type}
         if value.get("format"):
             record["format"] = value["format"]  # the CWL format IRI the tool declared
         if value.get("secondaryFiles"):
@@ -113,6 +115,19 @@ def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) 
         fields = {k: _stage(v, store, f"{key}/{k}", name, when) for k, v in value.items()}
         return {"record": fields}
     return {"value": value}
+
+
+def _put_file(store: ObjectStore, path: Path, key: str, content_type: str) -> str:
+    """Upload one result file, counted in the staged-out bytes of /metrics."""
+    uri = store.put_file(path, key, content_type)
+    record_stage_bytes("out", path.stat().st_size)
+    return uri
+
+
+def _put_bytes(store: ObjectStore, data: bytes, key: str, content_type: str) -> str:
+    uri = store.put_bytes(data, key, content_type)
+    record_stage_bytes("out", len(data))
+    return uri
 
 
 def _holds_files(value: Any) -> bool:
@@ -146,7 +161,7 @@ def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = froz
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path not in skip:
             rel = path.relative_to(folder).as_posix()
-            store.put_file(path, f"{key}/{rel}", media_type(path))
+            _put_file(store, path, f"{key}/{rel}", media_type(path))
     if not skip and not any(p.is_file() for p in folder.rglob("*")):
         # An empty directory is still a result: a folder marker (``key/``, as S3 consoles
         # make them) keeps it, and its name, on S3.
@@ -258,7 +273,7 @@ def as_references(
         else:
             data, media_type, name = json.dumps(value).encode(), JSON, "value.json"
         out[output_id] = {
-            "href": store.put_bytes(data, f"{prefix}/{output_id}/{name}", media_type),
+            "href": _put_bytes(store, data, f"{prefix}/{output_id}/{name}", media_type),
             "type": media_type,
         }
     return out

@@ -12,7 +12,8 @@ import uuid
 import pytest
 import sqlalchemy
 
-from ades.db.schema import make_engine, upgrade
+from ades.db.migrate import upgrade
+from ades.db.schema import make_engine
 
 POSTGRES = os.environ.get(
     "ADES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,18 +46,25 @@ def ready_engine(url: str) -> sqlalchemy.Engine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
+def empty_engine(request, tmp_path):
+    """An engine on an empty database: a SQLite file, or a PostgreSQL schema of its own
+    (schema_translate_map), which keeps runs independent."""
     if request.param == "sqlite":
-        yield ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+        yield make_engine(f"sqlite:///{tmp_path / 'ades.db'}")
         return
     require_postgres()
-    # A schema of its own per test keeps runs independent.
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = make_engine(POSTGRES)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = engine.execution_options(schema_translate_map={None: schema})
-    upgrade(engine)
-    yield engine
+    yield engine.execution_options(schema_translate_map={None: schema})
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine):
+    """An engine on a database brought to the current schema."""
+    upgrade(empty_engine)
+    return empty_engine

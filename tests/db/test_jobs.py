@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import sqlalchemy
 
 from ades.db.jobs import JobStore
-from ades.db.schema import make_engine, upgrade
 from ades.errors import NoSuchJob
 from ades.model import Job, JobStatus
+from tests.db.conftest import ready_engine
 
 
 @pytest.fixture
@@ -72,6 +71,18 @@ def test_running_on_gives_the_jobs_a_server_left_running_and_no_others(store):
     assert store.get("ws", mine.id).runner == "server-a"
 
 
+def test_count_by_workspace_and_status_is_one_row_per_pair(store):
+    for workspace, status in [("a", None), ("a", None), ("a", JobStatus.RUNNING),
+                              ("b", JobStatus.RUNNING)]:
+        job = _job(workspace)
+        store.add(job)
+        if status is not None:
+            store.transition(job.id, status)
+    assert store.count_by_workspace_and_status() == {
+        ("a", "accepted"): 2, ("a", "running"): 1, ("b", "running"): 1,
+    }
+
+
 def test_list_pages_newest_first_and_counts(store):
     from datetime import timedelta
 
@@ -110,26 +121,6 @@ def test_list_filters_by_process_status_created_and_duration(store):
     assert {j.id for j in store.list("ws", 10, 0, query)[0]} == {made[2].id, made[3].id}
 
 
-def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TABLE jobs (id VARCHAR(64) PRIMARY KEY, workspace VARCHAR(128) NOT NULL,"
-            " process_id VARCHAR(256) NOT NULL, status VARCHAR(16) NOT NULL, message TEXT NOT"
-            " NULL, progress INTEGER NOT NULL, created DATETIME NOT NULL, started DATETIME,"
-            " finished DATETIME, updated DATETIME NOT NULL, request JSON NOT NULL,"
-            " results JSON NOT NULL)"
-        )
-    upgrade(engine)
-    store = JobStore(engine)
-    job = _job(title="kept", size=12)
-    store.add(job)
-    got = store.get("ws", job.id)
-    assert (got.title, got.size) == ("kept", 12)
-    indexes = {i["name"] for i in sqlalchemy.inspect(engine).get_indexes("jobs")}
-    assert "ix_jobs_workspace_status_created" in indexes
-
-
 @pytest.mark.parametrize(
     "query",
     [
@@ -142,8 +133,7 @@ def test_a_database_of_an_earlier_version_gains_the_new_columns_and_indexes(tmp_
 def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query):
     from ades.model import JobQuery
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    upgrade(engine)
+    engine = ready_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     store = JobStore(engine)
     statement = store.listing("ws", JobQuery(**query)).limit(10)
     sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))

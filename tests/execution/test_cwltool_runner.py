@@ -15,9 +15,14 @@ import psutil
 import pytest
 
 from ades.execution.cwltool_runner import CwltoolRunner
-from ades.execution.runner import RunOutcome
+from ades.execution.runner import LogLine, RunEvent, RunOutcome
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def texts(messages: list[str]) -> Callable[[RunEvent], None]:
+    """An on_event that keeps the text of each log message."""
+    return lambda event: messages.append(event.text) if isinstance(event, LogLine) else None
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -36,7 +41,7 @@ def greeted(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutcome, list[
     workdir = tmp_path_factory.mktemp("greet")
     lines: list[str] = []
     outcome = CwltoolRunner().run(
-        "greet", DATA / "greet.cwl", "#main", {"name": "Ada"}, workdir, lines.append
+        "greet", DATA / "greet.cwl", "#main", {"name": "Ada"}, workdir, texts(lines)
     )
     return outcome, lines, workdir
 
@@ -64,7 +69,7 @@ def test_a_docker_hint_runs_without_a_container_engine(
     assert not any("docker" in line and "run" in line for line in lines)
 
 
-def test_log_messages_go_to_on_log_and_their_lines_to_the_log_file(
+def test_log_messages_go_to_on_event_and_their_lines_to_the_log_file(
     greeted: tuple[RunOutcome, list[str], Path],
 ) -> None:
     _, messages, workdir = greeted
@@ -89,7 +94,7 @@ def test_a_command_line_is_one_message_and_each_line_of_tool_output_another(
 def test_a_wrapped_error_record_is_one_message(tmp_path: Path) -> None:
     messages: list[str] = []
     CwltoolRunner().run("bad", DATA / "greet.cwl", "main", {"name": ["Ada"]}, tmp_path,
-                        messages.append)
+                        texts(messages))
     errors = [m for m in messages if m.startswith("ERROR ")]
     assert len(errors) == 1, messages
     assert "Invalid job input record" in errors[0]
@@ -103,7 +108,7 @@ def test_no_message_about_the_servers_own_hints(tmp_path: Path) -> None:
     echo = Path(__file__).resolve().parents[2] / "workspaces" / "demo" / "processes" / "echo.cwl"
     messages: list[str] = []
     outcome = CwltoolRunner().run("echo", echo, None, {"stringInput": "hi"}, tmp_path,
-                                  messages.append)
+                                  texts(messages))
     assert outcome.ok, outcome.message
     assert not [m for m in messages if "ades.dev" in m or m.startswith("WARNING")], messages
 

@@ -1,10 +1,10 @@
 """Batched log writing: every line arrives, in order, in batches rather than one by one."""
 
-from tests.db.conftest import ready_engine
 from ades.db.logs import LogStore
 from ades.execution.log_buffer import LogBuffer
 from ades.model import LogLevel
 from tests.api.conftest import poll
+from tests.db.conftest import ready_engine
 
 
 def test_lines_arrive_in_order_in_batches(tmp_path):

@@ -1,10 +1,27 @@
-"""Progress read from cwltool's stderr: steps counted in the package, scatter elements
-moving a step part of the way, the number never falling."""
+"""Progress read from a run's events (here as cwltool's messages make them): steps counted
+in the package, scatter elements moving a step part of the way, the number never falling."""
 
 from pathlib import Path
 
-from ades.execution.progress import END, START, StepProgress, count_steps, message_level
-from ades.model import LogLevel
+from ades.execution.cwltool_log import CwltoolEvents
+from ades.execution.progress import END, START, Reading, StepProgress, count_steps
+from ades.execution.runner import ElementFinished, StepStarted, WorkflowStarted
+
+
+class Tracker:
+    """StepProgress fed with cwltool's messages through CwltoolEvents."""
+
+    def __init__(self, steps: int):
+        self.progress_of = StepProgress(steps)
+        self.events = CwltoolEvents()
+
+    @property
+    def progress(self) -> int:
+        return self.progress_of.progress
+
+    def feed(self, message: str) -> Reading | None:
+        readings = [self.progress_of.feed(e) for e in self.events.feed(message)]
+        return ([r for r in readings if r is not None] or [None])[-1]
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -17,7 +34,7 @@ def test_count_steps_of_graphs_and_tools():
 
 
 def test_steps_and_scatter_elements_raise_progress_monotonically():
-    tracker = StepProgress(2)
+    tracker = Tracker(2)
     lines = [
         "INFO [workflow ] start",
         "INFO [step fetch] start",
@@ -50,12 +67,12 @@ def test_steps_and_scatter_elements_raise_progress_monotonically():
 
 
 def test_a_tool_is_done_when_its_job_completes():
-    tracker = StepProgress(1)
+    tracker = Tracker(1)
     assert tracker.feed("INFO [job echo] completed success").progress == END
 
 
 def test_a_lone_tool_moves_when_it_starts_and_says_what_runs():
-    tracker = StepProgress(1)
+    tracker = Tracker(1)
     assert tracker.feed("INFO Resolved 'echo.cwl' to 'file:///x/echo.cwl'") is None
     # cwltool's command record spans lines: the command, then one argument per line.
     started = tracker.feed("INFO [job echo] /tmp/out-x$ sh \\\n    -c \\\n    'sleep 3'")
@@ -67,19 +84,15 @@ def test_a_lone_tool_moves_when_it_starts_and_says_what_runs():
 
 
 def test_a_workflow_step_command_is_not_taken_for_a_lone_tool():
-    tracker = StepProgress(2)
+    tracker = Tracker(2)
     tracker.feed("INFO [workflow ] start")
     assert tracker.feed("INFO [job fetch] /tmp/x$ echo a") is None
     assert tracker.progress == START
 
 
-def test_the_level_of_a_message_is_that_of_its_first_line():
-    warning = "WARNING Workflow checker warning:\nINFO-looking detail"
-    assert message_level(warning) is LogLevel.WARNING
-    assert message_level("ERROR Workflow error:\nInvalid job input record:") is LogLevel.ERROR
-
-
-def test_message_levels():
-    assert message_level("WARNING [job x] something") is LogLevel.WARNING
-    assert message_level("CRITICAL boom") is LogLevel.ERROR
-    assert message_level("plain tool output") is LogLevel.INFO
+def test_a_known_number_of_scatter_elements_moves_the_step_by_its_share():
+    progress = StepProgress(1)
+    progress.feed(WorkflowStarted())
+    progress.feed(StepStarted("tile"))
+    half = progress.feed(ElementFinished("tile", 2, 4))
+    assert half.progress == START + (END - START) // 2

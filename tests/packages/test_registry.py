@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.db.conftest import ready_engine
 from ades.db.processes import DeployedPackage, ProcessStore
 from ades.errors import ImmutableProcess, InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
+from tests.db.conftest import ready_engine
 
 DATA = Path(__file__).parent / "data"
 WORKSPACES = Path(__file__).resolve().parents[2] / "workspaces"
