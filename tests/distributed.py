@@ -25,7 +25,7 @@ from kombu import Connection
 from ades.execution.celery_executor import celery_app
 from ades.settings import Settings
 from tests.api.conftest import Live, free_port, poll, serve
-from tests.db.conftest import POSTGRES, _postgres_reachable, require_postgres
+from tests.db.conftest import POSTGRES, _postgres_reachable, ready_engine, require_postgres
 
 BROKERS = {
     "redis": os.environ.get("ADES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -58,7 +58,8 @@ def require_broker(url: str) -> None:
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    """The URL of a PostgreSQL database made for the caller, dropped afterwards."""
+    """The URL of a PostgreSQL database made for the caller, at the current schema, dropped
+    afterwards."""
     require_postgres()
     name = f"ades_test_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
@@ -66,6 +67,8 @@ def postgres_database() -> Iterator[str]:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     url = sqlalchemy.make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
     try:
+        # Migrated as `ades db upgrade` would: servers and workers refuse a database behind.
+        ready_engine(url).dispose()
         yield url
     finally:
         with admin.connect() as conn:
