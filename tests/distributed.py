@@ -156,10 +156,11 @@ class Worker:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        """SIGTERM (Celery's warm shutdown), then SIGKILL if it lingers."""
+        """SIGQUIT (Celery's cold shutdown: jobs still running are left to their leases, as
+        nothing waits for them at the end of a test), then SIGKILL if it lingers."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGQUIT)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:

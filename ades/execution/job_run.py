@@ -120,7 +120,9 @@ class JobRun:
         if status is JobStatus.DISMISSED:
             with self._lock:
                 here = job_id in self._running
-            if here:
+            # A dismiss made elsewhere is read up to a poll late, maybe after the job was
+            # started again and claimed here: cancel only a job that is dismissed now.
+            if here and self.store.get_by_id(job_id).status is JobStatus.DISMISSED:
                 self.cancel(job_id)
 
     def cancel(self, job_id: str) -> bool:
