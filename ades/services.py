@@ -83,6 +83,19 @@ def make_runner(settings: Settings) -> CwlRunner:
     )
 
 
+def check_executor(settings: Settings) -> None:
+    """ValueError, naming the setting, for an executor that cannot be made: checked before
+    anything starts."""
+    if settings.executor == "celery":
+        from ades.execution.celery_executor import check_broker_url
+
+        check_broker_url(settings.broker_url)
+    elif settings.executor != "local":
+        raise ValueError(
+            f"ADES_EXECUTOR={settings.executor!r} is not an executor; expected local or celery"
+        )
+
+
 def make_executor(settings: Settings, job_run: JobRun) -> Executor:
     if settings.executor == "local":
         return LocalExecutor(job_run, settings.max_jobs)
@@ -111,6 +124,7 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     server takes back at once the jobs it left running."""
     # First, so that a wrong runner or executor stops the start before anything started.
     runner = make_runner(settings)
+    check_executor(settings)
     DownloadLinks.check(
         settings.s3_public_url, settings.presign_expires, settings.result_downloads
     )

@@ -51,16 +51,21 @@ RETRY_AFTER = 5
 _services: Services | None = None
 
 
-def celery_app(settings: Settings) -> Celery:
-    """A Celery app on ``settings.broker_url``, its one queue named ``settings.broker_queue``.
-    Raises ValueError naming the setting when the broker URL is missing or not Redis or
+def check_broker_url(url: str) -> None:
+    """Raises ValueError naming the setting when ``url`` is missing or not Redis or
     RabbitMQ."""
-    url = settings.broker_url
     if not url.startswith(("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://")):
         raise ValueError(
             f"ADES_BROKER_URL={url!r}: ADES_EXECUTOR=celery needs a Redis (redis://…) or "
             "RabbitMQ (amqp://…) broker URL"
         )
+
+
+def celery_app(settings: Settings) -> Celery:
+    """A Celery app on ``settings.broker_url``, its one queue named ``settings.broker_queue``
+    (ValueError for a broker URL that is none)."""
+    url = settings.broker_url
+    check_broker_url(url)
     name = settings.broker_queue
     app = Celery("ades", broker=url, set_as_current=False)
     app.conf.update(
