@@ -5,8 +5,8 @@ Calrissian logs through cwltool: records ``LEVEL text`` (``--disable-color``), w
 ``[workflow x] start``, ``[step x] start`` and ``[step x] completed <status>`` as cwltool's
 workflow engine says them. Unlike cwltool alone it prints no ``[job x]`` records and no tool
 output: each tool runs in a pod of its own, whose log Calrissian keeps in a file
-(``--tool-logs-basepath``), and whose exit code goes to the usage report. Its own errors
-are lines without a level that begin with the word ``ERROR``."""
+(``--tool-logs-basepath``), and whose exit code goes to the usage report. Its own error
+lines begin with the word ``ERROR`` too, and read like records."""
 
 from __future__ import annotations
 
@@ -66,14 +66,8 @@ class CalrissianLog:
         self.tail = [*self.tail[-(self.lines_kept - 1) :], line]
         record = _RECORD.match(line)
         if record is None:
-            # A further line of the record before (an error's details), or a line of
-            # Calrissian's own: those that report an error start with the word.
-            if line.startswith("ERROR "):
-                self._level = LogLevel.ERROR
-                self._open_error = None
-                if failed := _FAILED_POD.match(line[6:]):
-                    self.failed_pods.append(failed.group(1))
-            elif self._open_error is not None:
+            # A further line of the record before (an error's details).
+            if self._open_error is not None:
                 self._open_error.append(line)
             elif usage := _USAGE_ERROR.match(line):
                 self.errors.append([usage.group(1)])  # cwltool's argument parser
@@ -83,7 +77,11 @@ class CalrissianLog:
         self._level = LEVELS[level]
         self._open_error = None
         events: list[RunEvent] = [LogLine(self._level, line)]
-        if level in ("ERROR", "CRITICAL"):
+        if failed := _FAILED_POD.match(text):
+            # Calrissian's own words (its records have no level: it writes the word), and
+            # its next line the command; the tool's failure is told from the usage report.
+            self.failed_pods.append(failed.group(1))
+        elif level in ("ERROR", "CRITICAL"):
             self._open_error = [text]
             self.errors.append(self._open_error)
         if text.startswith("Final process status is "):
