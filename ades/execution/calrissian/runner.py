@@ -158,9 +158,13 @@ class CalrissianRunner(CwlRunner):
         except Exception as err:
             if run.cancelled:
                 return _dismissed()
+            # The API refused (no permission, a quota) or could not be reached: the job
+            # fails with the API's own words, and what was created is deleted below.
             log.exception("job %s: the Calrissian run broke", job_id)
             return RunOutcome(
-                ok=False, category=FailureCategory.SYSTEM, message=f"Kubernetes: {_short(err)}"
+                ok=False,
+                category=FailureCategory.SYSTEM,
+                message=f"the run could not go on in Kubernetes: {_short(err)}",
             )
         finally:
             if run.name is not None:

@@ -219,7 +219,10 @@ class FakeCluster(Cluster):
                 if "configMap" in volume:
                     here = sandbox / mount["name"]
                     here.mkdir()
-                    for key, text in self._wait_for_config_map(volume["configMap"]["name"]):
+                    files = self._wait_for_config_map(volume["configMap"]["name"], pod)
+                    if files is None:
+                        return  # deleted while it waited
+                    for key, text in files:
                         (here / key).write_text(text)
                     moved[mount["mountPath"]] = str(here)
                 elif "persistentVolumeClaim" in volume:
@@ -235,10 +238,15 @@ class FakeCluster(Cluster):
         finally:
             shutil.rmtree(sandbox, ignore_errors=True)
 
-    def _wait_for_config_map(self, name: str) -> list[tuple[str, str]]:
+    def _wait_for_config_map(self, name: str, pod: FakePod) -> list[tuple[str, str]] | None:
+        """As the kubelet does, the pod waits for a ConfigMap that is not there yet."""
         with self.changed:
-            if not self.changed.wait_for(lambda: name in self.config_maps, timeout=30):
+            if not self.changed.wait_for(
+                lambda: name in self.config_maps or pod.deleted, timeout=30
+            ):
                 raise RuntimeError(f"ConfigMap {name} never came")
+            if pod.deleted:
+                return None
             return list(self.config_maps[name]["data"].items())
 
     def _calrissian(self, pod: FakePod, args: list[str], sandbox: Path) -> None:

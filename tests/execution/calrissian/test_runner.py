@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes.client.exceptions import ApiException
 
 from ades.execution.calrissian import manifests
 from ades.execution.calrissian.resources import Resources
@@ -347,3 +348,23 @@ def test_a_broken_event_consumer_does_not_break_the_run(tmp_path: Path) -> None:
     outcome = harness.runner.run("job-consumer", package, "#main", {"name": "Ada"}, workdir, broken)
     assert outcome.ok, outcome.message
     harness.assert_cleaned_up()
+
+
+class RefusingCluster(FakeCluster):
+    """A namespace where the server's account may not create ConfigMaps."""
+
+    def create_config_map(self, manifest: dict[str, Any]) -> None:
+        error = ApiException(status=403, reason="Forbidden")
+        error.body = '{"kind": "Status", "message": "configmaps is forbidden: User cannot create"}'
+        raise error
+
+
+def test_an_api_refusal_fails_the_job_with_the_apis_words_and_cleans_up(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, RefusingCluster())
+    outcome = harness.run("job-refused", SHARED_DATA / "greet.cwl", "#main", {"name": "Ada"})
+    assert outcome.category is FailureCategory.SYSTEM
+    assert outcome.message == (
+        "the run could not go on in Kubernetes: 403 configmaps is forbidden: User cannot create"
+    )
+    harness.assert_cleaned_up()  # the Job created before the refusal is gone
+    assert len(harness.cluster.deleted_jobs) == 1
