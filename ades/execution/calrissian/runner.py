@@ -284,7 +284,8 @@ class CalrissianRunner(CwlRunner):
             sink=sink,
             calrissian_log=CalrissianLog(lines_kept=self.stderr_lines),
             workflow=is_workflow(document, entry),
-            tool_name=(entry or "").lstrip("#") or package.stem,
+            # As cwltool names the job of a tool: its id, else its file's name.
+            tool_name=(entry or "").lstrip("#") or package.name,
             scattered=_scattered_steps(document),
         )
         return self._follow(watch)
@@ -294,12 +295,27 @@ class CalrissianRunner(CwlRunner):
         stuck_since: dict[str, float] = {}
         state: JobState | None = JobState()
         runner_pod: PodState | None = None
+        submitted = time.monotonic()
         while not run.cancelled:
             state = cluster.job_state(spec.name)
             if state is None:
                 break
             pods = cluster.pods({manifests.RUN_LABEL: spec.name})
             now = time.monotonic()
+            if (
+                runner_pod is None
+                and not pods
+                and not (state.succeeded or state.failed)
+                and now - submitted >= self.unschedulable_grace
+            ):
+                # The Job controller could not make the pod (a quota, an admission policy)
+                # and keeps trying: say so instead of waiting for ever.
+                message = (
+                    f"Kubernetes made no pod for the Job {spec.name} within "
+                    f"{self.unschedulable_grace:g} s (see its events: kubectl describe job)"
+                )
+                watch.sink(LogLine(LogLevel.ERROR, message))
+                return RunOutcome(ok=False, category=FailureCategory.SYSTEM, message=message)
             for pod in pods:
                 stuck = _stuck(pod)
                 if stuck is None:

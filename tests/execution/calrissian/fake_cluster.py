@@ -70,6 +70,7 @@ class FakePod:
     labels: dict[str, str]
     phase: str = "Pending"
     unschedulable: str | None = None
+    waiting: str | None = None
     exit_code: int | None = None
     log: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
@@ -81,6 +82,7 @@ class FakePod:
             labels=dict(self.labels),
             phase=self.phase,
             unschedulable=self.unschedulable,
+            waiting=self.waiting,
             exit_code=self.exit_code,
             terminated_reason=None if self.exit_code is None else "Completed",
         )
@@ -92,10 +94,16 @@ class FakeCluster(Cluster):
         namespace: str = "ades-test",
         unschedulable: str | None = None,
         unschedulable_tool: str | None = None,
+        waiting: str | None = None,
+        makes_pods: bool = True,
     ):
         """``unschedulable``: no node takes the Calrissian pod, with this scheduler message.
         ``unschedulable_tool``: Calrissian starts, and the first tool pod it makes (with
-        the labels of --pod-labels) cannot be scheduled; Calrissian waits for it."""
+        the labels of --pod-labels) cannot be scheduled; Calrissian waits for it.
+        ``waiting``: the Calrissian container waits for ever with this reason (a bad image).
+        ``makes_pods`` False: the Job controller makes no pod (a quota refuses it)."""
+        self.waiting = waiting
+        self.makes_pods = makes_pods
         self.namespace = namespace
         self.unschedulable = unschedulable
         self.unschedulable_tool = unschedulable_tool
@@ -125,10 +133,13 @@ class FakeCluster(Cluster):
             self.jobs[name] = manifest
             self.job_uids[name] = uid = str(uuid.uuid4())
             self.job_states[name] = JobState()
-            self.pod_table[pod.name] = pod
+            if self.makes_pods:
+                self.pod_table[pod.name] = pod
         if self.unschedulable:
             pod.unschedulable = self.unschedulable
-        else:
+        elif self.waiting:
+            pod.waiting = self.waiting
+        elif self.makes_pods:
             threading.Thread(target=self._kubelet, args=(manifest, pod), daemon=True).start()
         return uid
 

@@ -16,6 +16,7 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 
 from ades.execution.calrissian import manifests
+from ades.execution.calrissian.cluster import JobState
 from ades.execution.calrissian.resources import Resources
 from ades.execution.calrissian.runner import CalrissianRunner
 from ades.execution.runner import (
@@ -175,7 +176,7 @@ def test_a_failing_tool_gives_its_exit_code_and_stderr(tmp_path: Path) -> None:
     assert outcome.message.endswith("error: band B08 missing from scene")
     failed_pod = [line for line in harness.lines() if "the command below failed" in line.text]
     assert [line.level for line in failed_pod] == [LogLevel.ERROR]
-    assert harness.progress()[-1] == StepFinished("package", False)
+    assert harness.progress()[-1] == StepFinished("package.cwl", False)
     harness.assert_cleaned_up()
 
 
@@ -368,3 +369,39 @@ def test_an_api_refusal_fails_the_job_with_the_apis_words_and_cleans_up(tmp_path
     )
     harness.assert_cleaned_up()  # the Job created before the refusal is gone
     assert len(harness.cluster.deleted_jobs) == 1
+
+
+def test_an_image_that_cannot_be_pulled_fails_the_job(tmp_path: Path) -> None:
+    waiting = "ImagePullBackOff: Back-off pulling image calrissian:nope"
+    harness = Harness(tmp_path, FakeCluster(waiting=waiting), unschedulable_grace=0.1)
+    outcome = harness.run("job-image", SHARED_DATA / "greet.cwl", "#main", {"name": "Ada"})
+    assert outcome.category is FailureCategory.SYSTEM
+    assert outcome.message == f"the Calrissian pod cannot start: {waiting}"
+    harness.assert_cleaned_up()
+
+
+def test_a_job_that_gets_no_pod_fails_instead_of_waiting(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, FakeCluster(makes_pods=False), unschedulable_grace=0.1)
+    outcome = harness.run("job-quota", SHARED_DATA / "greet.cwl", "#main", {"name": "Ada"})
+    assert outcome.category is FailureCategory.SYSTEM
+    assert outcome.message.startswith("Kubernetes made no pod for the Job ades-job-quota-")
+    harness.assert_cleaned_up()
+
+
+def test_a_run_past_its_deadline_says_so(tmp_path: Path) -> None:
+    cluster = FakeCluster(unschedulable="0/1 nodes are available.")
+    harness = Harness(tmp_path, cluster, active_deadline=600)
+
+    def deadline_passes() -> None:
+        name = eventually(lambda: next(iter(cluster.jobs), None))
+        assert cluster.jobs[name]["spec"]["activeDeadlineSeconds"] == 600
+        with cluster.changed:
+            cluster.job_states[name] = JobState(failed=True, reason="DeadlineExceeded")
+
+    thread = threading.Thread(target=deadline_passes)
+    thread.start()
+    outcome = harness.run("job-late", SHARED_DATA / "greet.cwl", "#main", {"name": "Ada"})
+    thread.join(30)
+    assert outcome.category is FailureCategory.APPLICATION
+    assert outcome.message == "the run took longer than 600 s and was stopped"
+    harness.assert_cleaned_up()
