@@ -75,8 +75,9 @@ class Settings:
     # once: a package that asks for less gets less (--max-ram/--max-cores of Calrissian).
     calrissian_max_ram: str = "8G"
     calrissian_max_cores: str = "4"
-    # Runs the Calrissian pod and the tool pods it starts; it needs to create, watch and
-    # delete pods and read their logs. Empty: the namespace's default account.
+    # The Calrissian pod's account: it creates, watches and deletes the tool pods and reads
+    # their logs. The tool pods, which run the package's code, keep the namespace's default
+    # account. Empty: the namespace's default account for the Calrissian pod too.
     k8s_service_account: str = ""
     # Seconds a pod of a run may stay unschedulable (no node fits it) before the job fails
     # with category "system"; leave room for a cluster autoscaler to add a node.

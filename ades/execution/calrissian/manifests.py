@@ -174,8 +174,8 @@ def calrissian_args(spec: RunSpec) -> list[str]:
         "--tool-logs-basepath", str(spec.tool_logs_dir),
         "--pod-labels", str(files / POD_LABELS_KEY),
     ]  # fmt: skip
-    if spec.service_account:
-        args += ["--pod-serviceaccount", spec.service_account]
+    # No --pod-serviceaccount: the tool pods, which run the package's code, keep the
+    # namespace's default account, without the rights to pods and Jobs Calrissian has.
     if spec.default_container:
         # What runs a tool that names no image of its own (a DockerRequirement hint).
         args += ["--default-container", spec.default_container]
