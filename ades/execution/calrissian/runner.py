@@ -1,7 +1,9 @@
 """The CWL runner port implemented with Calrissian on Kubernetes: each run is a Kubernetes
 Job whose pod runs Calrissian on the package and job order (from a ConfigMap), which starts
 one pod per tool. All of them mount the same ReadWriteMany volume at the same path, where
-the job's working directory lies, so inputs, outputs and logs need no copying.
+the job's working directory lies, so inputs, outputs and logs need no copying. The package
+goes as stored, with no packing: deploy loads it where nothing lies beside it, so it is one
+document already (a ``$graph`` with its entry named by ``#id``).
 
 The runner watches the run's pods: a pod no node can take fails the job (category
 ``system``) after a grace period instead of waiting forever; the Calrissian pod's log is
