@@ -72,6 +72,7 @@ class FakePod:
     unschedulable: str | None = None
     waiting: str | None = None
     exit_code: int | None = None
+    terminated_reason: str | None = None
     log: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     deleted: bool = False
@@ -84,7 +85,8 @@ class FakePod:
             unschedulable=self.unschedulable,
             waiting=self.waiting,
             exit_code=self.exit_code,
-            terminated_reason=None if self.exit_code is None else "Completed",
+            terminated_reason=self.terminated_reason
+            or (None if self.exit_code is None else "Completed"),
         )
 
 
@@ -96,12 +98,15 @@ class FakeCluster(Cluster):
         unschedulable_tool: str | None = None,
         waiting: str | None = None,
         makes_pods: bool = True,
+        out_of_memory: bool = False,
     ):
         """``unschedulable``: no node takes the Calrissian pod, with this scheduler message.
         ``unschedulable_tool``: Calrissian starts, and the first tool pod it makes (with
         the labels of --pod-labels) cannot be scheduled; Calrissian waits for it.
         ``waiting``: the Calrissian container waits for ever with this reason (a bad image).
-        ``makes_pods`` False: the Job controller makes no pod (a quota refuses it)."""
+        ``makes_pods`` False: the Job controller makes no pod (a quota refuses it).
+        ``out_of_memory``: the Calrissian container is killed at its memory limit."""
+        self.out_of_memory = out_of_memory
         self.waiting = waiting
         self.makes_pods = makes_pods
         self.namespace = namespace
@@ -139,6 +144,10 @@ class FakeCluster(Cluster):
             pod.unschedulable = self.unschedulable
         elif self.waiting:
             pod.waiting = self.waiting
+        elif self.out_of_memory:
+            with self.changed:
+                pod.phase, pod.exit_code, pod.terminated_reason = "Failed", 137, "OOMKilled"
+                self._end_job(name, ok=False)
         elif self.makes_pods:
             threading.Thread(target=self._kubelet, args=(manifest, pod), daemon=True).start()
         return uid

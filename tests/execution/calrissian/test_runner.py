@@ -405,3 +405,11 @@ def test_a_run_past_its_deadline_says_so(tmp_path: Path) -> None:
     assert outcome.category is FailureCategory.APPLICATION
     assert outcome.message == "the run took longer than 600 s and was stopped"
     harness.assert_cleaned_up()
+
+
+def test_calrissian_killed_at_its_memory_limit_is_a_system_failure(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, FakeCluster(out_of_memory=True))
+    outcome = harness.run("job-oom", SHARED_DATA / "greet.cwl", "#main", {"name": "Ada"})
+    assert outcome.category is FailureCategory.SYSTEM
+    assert "OOMKilled" in outcome.message
+    harness.assert_cleaned_up()
