@@ -22,10 +22,10 @@ from ades.db.logs import LogStore
 from ades.db.migrate import prepare_database
 from ades.db.processes import ProcessStore
 from ades.db.schema import make_engine
-from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
 from ades.execution.local import LocalExecutor
 from ades.execution.runner import CwlRunner
+from ades.execution.runners import make_runner
 from ades.jobs.callbacks import CallbackSender
 from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
@@ -75,14 +75,6 @@ class Services:
         self._closers.clear()
 
 
-def make_runner(settings: Settings) -> CwlRunner:
-    if settings.cwl_runner == "cwltool":
-        return CwltoolRunner(settings.container_engine)
-    raise ValueError(
-        f"ADES_CWL_RUNNER={settings.cwl_runner!r} is not a CWL runner; expected cwltool"
-    )
-
-
 def check_executor(settings: Settings) -> None:
     """ValueError, naming the setting, for an executor that cannot be made: checked before
     anything starts."""
@@ -122,14 +114,17 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     """Start what the settings ask for and wire it. ``runner_id`` names this process on
     the jobs it runs; by default the server id kept in the data dir, so that a restarted
     server takes back at once the jobs it left running."""
-    # First, so that a wrong runner or executor stops the start before anything started.
-    runner = make_runner(settings)
     check_executor(settings)
+    engine = make_engine(settings.database)
+    # First, so that a wrong runner stops the start before anything started. Calrissian
+    # labels its pods with the job's workspace.
+    runner = make_runner(
+        settings, workspace_of=lambda job_id: JobStore(engine).get_by_id(job_id).workspace
+    )
     DownloadLinks.check(
         settings.s3_public_url, settings.presign_expires, settings.result_downloads
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database)
     closers: list[Callable[[], Any]] = [engine.dispose]
     try:
         # A SQLite file is upgraded; a shared database behind this version stops the start
@@ -173,7 +168,11 @@ def _build(
         settings.workspaces,
         ProcessStore(engine),
         PackageReader(objects),
-        container_engine=settings.container_engine,
+        # Under Calrissian, containers run as Kubernetes pods whatever ADES_CONTAINER_ENGINE
+        # says: a package that requires one is deployable.
+        container_engine="kubernetes"
+        if settings.cwl_runner == "calrissian"
+        else settings.container_engine,
     )
     upload_workspace_data(settings.workspaces, processes.workspaces(), objects)
     store = JobStore(engine)

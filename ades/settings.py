@@ -63,6 +63,28 @@ class Settings:
     # What runs a job's CWL: "cwltool" (a subprocess where the job runs) or "calrissian"
     # (a Kubernetes Job per run).
     cwl_runner: str = "cwltool"
+    # The Calrissian runner's Kubernetes side. Its Jobs go to k8s_namespace (empty: the
+    # namespace of the pod the server runs in, read from its service-account files) and run
+    # calrissian_image, a published Calrissian release: it brings its own (older) cwltool,
+    # so the server's cwltool version does not matter there.
+    k8s_namespace: str = ""
+    calrissian_image: str = "ghcr.io/duke-gcb/calrissian/calrissian:0.18.1"
+    # The ReadWriteMany PersistentVolumeClaim that the API/worker pods, Calrissian and the
+    # tool pods it starts all mount at k8s_volume_path: job working directories (the data
+    # dir) must lie below that path, so a path means the same file in every pod.
+    k8s_volume_claim: str = ""
+    k8s_volume_path: str = ""
+    # The most memory and cores (Kubernetes quantities) the tool pods of one run may use at
+    # once: a package that asks for less gets less (--max-ram/--max-cores of Calrissian).
+    calrissian_max_ram: str = "8G"
+    calrissian_max_cores: str = "4"
+    # The Calrissian pod's account: it creates, watches and deletes the tool pods and reads
+    # their logs. The tool pods, which run the package's code, keep the namespace's default
+    # account. Empty: the namespace's default account for the Calrissian pod too.
+    k8s_service_account: str = ""
+    # Seconds a pod of a run may stay unschedulable (no node fits it) before the job fails
+    # with category "system"; leave room for a cluster autoscaler to add a node.
+    k8s_unschedulable_grace: float = 60.0
     # Seconds a running job's claim lasts unless its runner renews it (every third of it):
     # a job whose runner died is taken back by any process within this time.
     job_lease: float = 30.0

@@ -44,3 +44,25 @@ def test_relative_paths_are_made_absolute_once_from_the_starting_folder(tmp_path
     assert settings.workspaces == tmp_path.resolve() / "workspaces"
     monkeypatch.chdir("/")
     assert settings.data_dir == tmp_path.resolve() / "state"  # not taken again later
+
+
+def test_the_calrissian_settings_come_from_the_environment():
+    settings = Settings.from_env({
+        "ADES_CWL_RUNNER": "calrissian",
+        "ADES_K8S_NAMESPACE": "ades",
+        "ADES_CALRISSIAN_IMAGE": "registry.example/calrissian:0.18.1",
+        "ADES_K8S_VOLUME_CLAIM": "ades-data",
+        "ADES_K8S_VOLUME_PATH": "/data",
+        "ADES_CALRISSIAN_MAX_RAM": "16Gi",
+        "ADES_CALRISSIAN_MAX_CORES": "8",
+        "ADES_K8S_SERVICE_ACCOUNT": "ades-calrissian",
+        "ADES_K8S_UNSCHEDULABLE_GRACE": "20",
+    })
+    assert (settings.cwl_runner, settings.k8s_namespace) == ("calrissian", "ades")
+    assert settings.calrissian_image == "registry.example/calrissian:0.18.1"
+    assert (settings.k8s_volume_claim, settings.k8s_volume_path) == ("ades-data", "/data")
+    assert (settings.calrissian_max_ram, settings.calrissian_max_cores) == ("16Gi", "8")
+    assert settings.k8s_service_account == "ades-calrissian"
+    assert settings.k8s_unschedulable_grace == 20.0
+    with pytest.raises(ValueError, match="ADES_K8S_UNSCHEDULABLE_GRACE='soon'"):
+        Settings.from_env({"ADES_K8S_UNSCHEDULABLE_GRACE": "soon"})

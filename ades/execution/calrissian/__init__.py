@@ -1,0 +1,1 @@
+"""The Calrissian runner: CWL runs as Kubernetes Jobs (see runner.py)."""
