@@ -156,13 +156,14 @@ class Worker:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        """SIGQUIT (Celery's cold shutdown: jobs still running are left to their leases, as
-        nothing waits for them at the end of a test), then SIGKILL if it lingers."""
+        """SIGQUIT (Celery's cold shutdown), then SIGKILL if a job still runs (a thread is
+        not stopped): nothing waits for the jobs at the end of a test, and cwltool's
+        watchdog takes the tools down with the worker."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGQUIT)
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)

@@ -67,6 +67,7 @@ def celery_app(settings: Settings) -> Celery:
     url = settings.broker_url
     check_broker_url(url)
     name = settings.broker_queue
+    redis = url.startswith(("redis://", "rediss://"))
     app = Celery("ades", broker=url, set_as_current=False)
     app.conf.update(
         # The database holds every state: no result backend, no stored results.
@@ -78,6 +79,10 @@ def celery_app(settings: Settings) -> Celery:
         # A worker takes one message per free slot: jobs are long, and a message held by a
         # busy worker is a job another worker could be running.
         worker_prefetch_multiplier=1,
+        # Redis: without it a worker whose threads are all busy still pops one more message
+        # off the list and holds it until a thread frees, while another worker idles (the
+        # AMQP broker itself stops at the prefetch count of unacknowledged messages).
+        worker_disable_prefetch=redis,
         task_default_queue=name,
         task_default_exchange=name,
         task_default_routing_key=name,
