@@ -5,8 +5,10 @@ upgrade`` and ``ades db current`` migrate its database and say where it stands."
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -103,6 +105,8 @@ def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     # may share a data dir, and a restarted worker's jobs come back through their leases.
     services = build_services(settings, runner_id=f"worker-{socket.gethostname()}-{os.getpid()}")
     metrics = start_worker_metrics(settings.metrics_port)
+    # `kill -USR1 <pid>` prints every thread's stack: a job that seems stuck can be seen.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         consume_jobs(services, concurrency)
     finally:

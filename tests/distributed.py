@@ -161,6 +161,8 @@ class Worker:
         watchdog takes the tools down with the worker."""
         if self.process is None or self.process.poll() is not None:
             return
+        # Every thread's stack into the worker's log first: what a stuck job waits on.
+        self.process.send_signal(signal.SIGUSR1)
         self.process.send_signal(signal.SIGQUIT)
         try:
             self.process.wait(timeout=5)
