@@ -64,6 +64,8 @@ class JobRun:
         # queueing accepted jobs again) may reach this process while the job runs here;
         # the second call finds nothing to claim, and must not end the first one's lease.
         self._running: Counter[str] = Counter()
+        # When this process's latest claim of each job started it (the claim's ``started``).
+        self._claimed: dict[str, Any] = {}
         if events is not None:
             events.subscribe(self._heard)
 
@@ -76,12 +78,15 @@ class JobRun:
         if first:
             # Before the claim: a cancel heard from now on applies to this run.
             self.runner.forget_cancel(job_id)
+        started = utcnow()
+        with self._lock:
+            self._claimed[job_id] = started  # before the claim: a dismiss may follow at once
         try:
             if not self.store.claim(
                 job_id,
                 self.runner_id,
                 utcnow() + timedelta(seconds=self.lease),
-                started=utcnow(),
+                started=started,
                 finished=None,
                 progress=0,
                 message="staging in inputs",
@@ -96,13 +101,19 @@ class JobRun:
                 log.exception("job %s failed unexpectedly", job_id)
                 self._fail(job_id, f"internal error: {err}", {"category": FailureCategory.SYSTEM})
             finally:
-                shutil.rmtree(workdir / "outputs", ignore_errors=True)
-                shutil.rmtree(workdir / "inputs", ignore_errors=True)
+                # A run stopped and started again at once may already run anew in the same
+                # working dir (another worker's, when workers share a data dir): its files
+                # are not this ended run's to remove.
+                now = self.store.get_by_id(job_id)
+                if now.status is not JobStatus.RUNNING or now.started == started:
+                    shutil.rmtree(workdir / "outputs", ignore_errors=True)
+                    shutil.rmtree(workdir / "inputs", ignore_errors=True)
         finally:
             with self._lock:
                 self._running[job_id] -= 1
                 if not self._running[job_id]:
                     del self._running[job_id]
+                    self._claimed.pop(job_id, None)
 
     def renew_leases(self) -> None:
         """Extend this process's claim on the jobs it runs (called every third of a lease)."""
@@ -120,9 +131,20 @@ class JobRun:
         if status is JobStatus.DISMISSED:
             with self._lock:
                 here = job_id in self._running
+            if not here:
+                return
             # A dismiss made elsewhere is read up to a poll late, maybe after the job was
-            # started again and claimed here: cancel only a job that is dismissed now.
-            if here and self.store.get_by_id(job_id).status is JobStatus.DISMISSED:
+            # started again and claimed here anew: that run is not cancelled. Any other run
+            # of it here is (the stopped one, even when the job runs again elsewhere).
+            now = self.store.get_by_id(job_id)
+            with self._lock:
+                mine = self._claimed.get(job_id)
+            current = (
+                now.status is JobStatus.RUNNING
+                and now.runner == self.runner_id
+                and now.started == mine
+            )
+            if not current:
                 self.cancel(job_id)
 
     def cancel(self, job_id: str) -> bool:
