@@ -97,7 +97,7 @@ class CwltoolLog:
     def feed(self, line: str) -> LinePlace:
         self.tail.append(line)
         if self._echoing is not None:
-            self._echo_quote = _quote_after(line, self._echo_quote)
+            self._echo_quote = quote_after(line, self._echo_quote)
             if self._echo_quote is None and not line.endswith(" \\"):
                 self._end_echo(self._echoing, line)
             return LinePlace.CONTINUES
@@ -149,7 +149,7 @@ class CwltoolLog:
         job = self.jobs.setdefault(name, _Job())
         if _COMMAND_ECHO.match(rest):
             self._running = name
-            self._echo_quote = _quote_after(rest, None)
+            self._echo_quote = quote_after(rest, None)
             if self._echo_quote is not None or rest.endswith(" \\"):
                 self._echoing = name
             else:
@@ -239,7 +239,7 @@ class CwltoolLog:
         return lines
 
 
-def _quote_after(text: str, quote: str | None) -> str | None:
+def quote_after(text: str, quote: str | None) -> str | None:
     """The shell quote still open at the end of ``text`` (cwltool prints arguments with
     shlex.quote), given the one open at its start."""
     escaped = False

@@ -33,6 +33,9 @@ import yaml
 
 from ades.execution.calrissian.cluster import Cluster, JobState, PodState
 
+# How cwltool quotes the arguments it prints: read as the server reads them.
+from ades.execution.cwltool_log import quote_after
+
 # A current Kubernetes release; kubernetes-validate ships its schemas.
 KUBERNETES_VERSION = "1.37"
 
@@ -385,7 +388,7 @@ class _Imitation:
                 return [line]
             if job.echoing:
                 job.command.append(line)
-                job.quote = _quote_after(line, job.quote)
+                job.quote = quote_after(line, job.quote)
                 job.echoing = job.quote is not None or line.endswith(" \\")
             else:
                 job.output.append(line)
@@ -397,7 +400,7 @@ class _Imitation:
         if "$ " in rest and self.current is None:
             self.current = job = _ToolJob(name, start=_now())
             job.command.append(rest.split("$ ", 1)[1])
-            job.quote = _quote_after(rest, None)
+            job.quote = quote_after(rest, None)
             job.echoing = job.quote is not None or rest.endswith(" \\")
             return []
         if job is None or name != job.name:
@@ -440,20 +443,6 @@ class _Imitation:
             "children": self.done,
             "total_tasks": len(self.done),
         }
-
-
-def _quote_after(text: str, quote: str | None) -> str | None:
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quote != "'":
-            escaped = True
-        elif quote is None and char in "'\"":
-            quote = char
-        elif char == quote:
-            quote = None
-    return quote
 
 
 def _now() -> str:
