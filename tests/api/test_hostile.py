@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy
 
 from ades.api.errors import status_and_type
+from ades.db.migrate import upgrade
+from ades.db.schema import make_engine
 from ades.errors import JobFailed
 from ades.model import JobStatus
 from ades.settings import Settings
@@ -315,6 +317,10 @@ def postgres_live(seaweedfs, tmp_path_factory) -> Iterator[Live]:
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     url = sqlalchemy.make_url(POSTGRES).update_query_dict({"options": f"-csearch_path={schema}"})
+    # A shared database is migrated on purpose, as `ades db upgrade` does, not by the server.
+    migrated = make_engine(url.render_as_string(hide_password=False))
+    upgrade(migrated)
+    migrated.dispose()
     settings = replace(
         server_settings(tmp_path_factory.mktemp("postgres-server"), seaweedfs,
                         bucket="ades-hostile-postgres"),
