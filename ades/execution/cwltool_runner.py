@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import yaml
 
 import ades
 from ades.execution.cwltool_log import CwltoolEvents, CwltoolLog, LinePlace
-from ades.execution.runner import CwlRunner, RunEvent, RunOutcome
+from ades.execution.runner import CwlRunner, EarlyCancels, RunEvent, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +56,6 @@ from cwltool.main import run
 sys.exit(run())
 """
 
-# Cancels of job ids not running (yet) are remembered so a run() that starts later returns at
-# once; bounded, since most of them are dismisses of jobs that already ended.
-_EARLY_CANCELS_KEPT = 1024
 
 
 def declares_formats(package: Path) -> bool:
@@ -108,7 +104,7 @@ class CwltoolRunner(CwlRunner):
         self.fetch_schemas = fetch_schemas
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
-        self._early_cancels: OrderedDict[str, None] = OrderedDict()
+        self._early_cancels = EarlyCancels()
 
     def command(self, package: Path, entry: str | None, workdir: Path) -> list[str]:
         """The command line of one run; ``workdir`` must be absolute."""
@@ -145,8 +141,7 @@ class CwltoolRunner(CwlRunner):
         on_event: Callable[[RunEvent], None] | None = None,
     ) -> RunOutcome:
         with self._lock:
-            if job_id in self._early_cancels:
-                del self._early_cancels[job_id]
+            if self._early_cancels.take(job_id):
                 return _dismissed()
             if job_id in self._runs:
                 raise RuntimeError(f"job {job_id} is already running")
@@ -193,15 +188,13 @@ class CwltoolRunner(CwlRunner):
 
     def forget_cancel(self, job_id: str) -> None:
         with self._lock:
-            self._early_cancels.pop(job_id, None)
+            self._early_cancels.forget(job_id)
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             run = self._runs.get(job_id)
             if run is None:
-                self._early_cancels[job_id] = None
-                while len(self._early_cancels) > _EARLY_CANCELS_KEPT:
-                    self._early_cancels.popitem(last=False)
+                self._early_cancels.add(job_id)
                 return False
             run.cancelled = True
             process = run.process

@@ -6,6 +6,7 @@ off pod states and logs."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,3 +98,28 @@ class CwlRunner(ABC):
     def forget_cancel(self, job_id: str) -> None:
         """The job is queued again: a cancel of it that found nothing running no longer
         applies to its next run."""
+
+
+class EarlyCancels:
+    """Cancels of jobs not running (yet), remembered so that a run starting later returns at
+    once; bounded, since most of them are dismisses of jobs that ended already. Not thread
+    safe: a runner uses it under its own lock, with its table of runs."""
+
+    def __init__(self, kept: int = 1024):
+        self.kept = kept
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, job_id: str) -> None:
+        self._ids[job_id] = None
+        while len(self._ids) > self.kept:
+            self._ids.popitem(last=False)
+
+    def take(self, job_id: str) -> bool:
+        """Whether the job was cancelled before its run; forgets it."""
+        if job_id not in self._ids:
+            return False
+        del self._ids[job_id]
+        return True
+
+    def forget(self, job_id: str) -> None:
+        self._ids.pop(job_id, None)

@@ -21,7 +21,6 @@ import secrets
 import shutil
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -36,6 +35,7 @@ from ades.execution.calrissian.resources import Resources, caps_from, is_workflo
 from ades.execution.cwltool_runner import declares_formats
 from ades.execution.runner import (
     CwlRunner,
+    EarlyCancels,
     ElementFinished,
     LogLine,
     RunEvent,
@@ -54,7 +54,6 @@ DEFAULT_CONTAINER = "docker.io/library/debian:bookworm-slim"
 
 # Reasons a container waits that no waiting will cure.
 _STUCK = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError")
-_EARLY_CANCELS_KEPT = 1024
 
 
 class CalrissianRunner(CwlRunner):
@@ -104,7 +103,7 @@ class CalrissianRunner(CwlRunner):
         self.log_wait = log_wait
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
-        self._early_cancels: OrderedDict[str, None] = OrderedDict()
+        self._early_cancels = EarlyCancels()
 
     @classmethod
     def from_settings(
@@ -148,8 +147,7 @@ class CalrissianRunner(CwlRunner):
         on_event: Callable[[RunEvent], None] | None = None,
     ) -> RunOutcome:
         with self._lock:
-            if job_id in self._early_cancels:
-                del self._early_cancels[job_id]
+            if self._early_cancels.take(job_id):
                 return _dismissed()
             if job_id in self._runs:
                 raise RuntimeError(f"job {job_id} is already running")
@@ -179,9 +177,7 @@ class CalrissianRunner(CwlRunner):
         with self._lock:
             run = self._runs.get(job_id)
             if run is None:
-                self._early_cancels[job_id] = None
-                while len(self._early_cancels) > _EARLY_CANCELS_KEPT:
-                    self._early_cancels.popitem(last=False)
+                self._early_cancels.add(job_id)
                 return False
             run.cancelled = True
             name = run.name
@@ -193,7 +189,7 @@ class CalrissianRunner(CwlRunner):
 
     def forget_cancel(self, job_id: str) -> None:
         with self._lock:
-            self._early_cancels.pop(job_id, None)
+            self._early_cancels.forget(job_id)
 
     # The run, step by step.
 
