@@ -18,14 +18,19 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import psutil
-import pytest
 import sqlalchemy
 from kombu import Connection
 
 from ades.execution.celery_executor import celery_app
 from ades.settings import Settings
 from tests.api.conftest import Live, free_port, poll, serve
-from tests.db.conftest import POSTGRES, _postgres_reachable, ready_engine, require_postgres
+from tests.db.conftest import (
+    POSTGRES,
+    _postgres_reachable,
+    ready_engine,
+    require_postgres,
+    skip_or_fail,
+)
 
 BROKERS = {
     "redis": os.environ.get("ADES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -33,14 +38,17 @@ BROKERS = {
 }
 
 
-@functools.cache
-def broker_reachable(url: str) -> bool:
+def answers(url: str, timeout: float = 2) -> bool:
+    """Whether a broker answers at ``url``."""
     try:
-        with Connection(url, connect_timeout=2) as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
+        with Connection(url, connect_timeout=timeout) as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
         return True
     except Exception:
         return False
+
+
+broker_reachable = functools.cache(answers)
 
 
 def postgres_reachable() -> bool:
@@ -50,10 +58,9 @@ def postgres_reachable() -> bool:
 def require_broker(url: str) -> None:
     """Skip the calling test where the broker does not answer; fail it under CI."""
     if not broker_reachable(url):
-        reason = f"no broker answers at {url} (set ADES_TEST_REDIS_URL / ADES_TEST_RABBITMQ_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI has one, so this is a failure")
-        pytest.skip(reason)
+        skip_or_fail(
+            f"no broker answers at {url} (set ADES_TEST_REDIS_URL / ADES_TEST_RABBITMQ_URL)"
+        )
 
 
 @contextmanager
@@ -224,7 +231,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        poll(lambda: _answers(self.url), bool, deadline=30)
+        poll(lambda: answers(self.url, timeout=1), bool, deadline=30)
         return self
 
     def stop(self) -> None:
@@ -233,21 +240,9 @@ class PrivateRedis:
             self.process.wait(timeout=30)
 
 
-def _answers(url: str) -> bool:
-    try:
-        with Connection(url, connect_timeout=1) as connection:
-            connection.ensure_connection(max_retries=1, timeout=1)
-        return True
-    except Exception:
-        return False
-
-
 def require_redis_server() -> None:
     if shutil.which("redis-server") is None:
-        reason = "no redis-server binary on PATH"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI has one, so this is a failure")
-        pytest.skip(reason)
+        skip_or_fail("no redis-server binary on PATH")
 
 
 @contextmanager

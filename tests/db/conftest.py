@@ -29,13 +29,18 @@ def _postgres_reachable() -> bool:
         return False
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip the calling test for lack of a service or tool, except on CI (``CI`` set), which
+    has them all: there the lack is a failure, not a quiet skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI has one, so this is a failure")
+    pytest.skip(reason)
+
+
 def require_postgres() -> None:
     """Skip the calling test where no PostgreSQL server answers; fail it under CI."""
     if not _postgres_reachable():
-        reason = f"no PostgreSQL server answers at {POSTGRES} (set ADES_TEST_POSTGRES_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI has one, so this is a failure")
-        pytest.skip(reason)
+        skip_or_fail(f"no PostgreSQL server answers at {POSTGRES} (set ADES_TEST_POSTGRES_URL)")
 
 
 def ready_engine(url: str) -> sqlalchemy.Engine:
