@@ -17,7 +17,8 @@ from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
 from ades.api.request_guards import BodyLimit, NoControlCharacters
-from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver
+from ades.api.security import security_map
+from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver, served_spec
 from ades.errors import AdesError
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.services import Services, build_services
@@ -96,7 +97,7 @@ def _only_what_connexion_routed() -> None:
 
 def create_app(settings: Settings) -> Server:
     services = build_services(settings)
-    spec = load_spec()
+    spec = served_spec(load_spec(), secured=services.authenticator is not None)
     app = connexion.FlaskApp(__name__)
     # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
     # without a Location. Set before add_api: each rule takes the map's setting when added.
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> Server:
         mounted_spec(spec),
         resolver=resolver,
         validator_map=VALIDATORS,
+        security_map=security_map(services.authenticator),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)

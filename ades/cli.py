@@ -1,6 +1,7 @@
 """The ``ades`` command: ``ades serve`` starts the server with the workspaces in a folder;
 ``ades worker`` runs the jobs queued on the broker (ADES_EXECUTOR=celery); ``ades db
-upgrade`` and ``ades db current`` migrate its database and say where it stands."""
+upgrade`` and ``ades db current`` migrate its database and say where it stands; ``ades
+token create|list|revoke`` manage the API tokens of ADES_AUTH=token."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ import uvicorn
 from sqlalchemy.exc import OperationalError
 
 from ades.app import Server, create_app
+from ades.auth.authenticators import check_bind
+from ades.auth.tokens import TokenStore
 from ades.db import migrate
 from ades.db.schema import make_engine
 from ades.errors import DatabaseNotCurrent
 from ades.settings import Settings
+from ades.workspaces import Workspaces
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,11 +53,30 @@ def main(argv: list[str] | None = None) -> None:
         "current", help="print the database's revision; exit 1 unless it is this version's"
     )
     db.add_argument("--data-dir", type=Path, help="where the SQLite database is (ADES_DATA_DIR)")
+    token = commands.add_parser(
+        "token", help="API tokens of ADES_AUTH=token: create, list, revoke",
+        description="API tokens in the database of ADES_DATABASE_URL (or the SQLite file in "
+        "the data dir); they take effect at once, on running servers too.",
+    )
+    token.add_argument("--data-dir", type=Path, help="where the SQLite database is (ADES_DATA_DIR)")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser(
+        "create", help="make a token of a workspace; it is printed once, on the last line"
+    )
+    create.add_argument("--workspace", required=True, help="the workspace the token may use")
+    create.add_argument("--name", default="", help="what the token is for, shown by list")
+    create.add_argument("--expires", type=float, metavar="DAYS", help="days until it expires")
+    listing = token_commands.add_parser("list", help="the tokens (never their secrets)")
+    listing.add_argument("--workspace", help="only this workspace's tokens")
+    revoke = token_commands.add_parser("revoke", help="delete a token: it stops working at once")
+    revoke.add_argument("id", help="the token's id, as list shows it")
     args = parser.parse_args(argv)
 
     try:
         if args.command == "db":
             database(args.db_command, Settings.from_env(data_dir=args.data_dir))
+        elif args.command == "token":
+            tokens(parser, args, Settings.from_env(data_dir=args.data_dir))
         elif args.command == "worker":
             run_worker(parser, args)
         else:
@@ -66,12 +89,14 @@ def main(argv: list[str] | None = None) -> None:
                     workspaces=args.workspaces,
                 )
             )
-    except DatabaseNotCurrent as err:
-        # The operator's next step, in one line: a traceback would bury it.
+    except (DatabaseNotCurrent, ValueError) as err:
+        # The operator's next step, in one line: a traceback would bury it. ValueError is
+        # what a setting the server cannot work with raises, before anything started.
         sys.exit(f"ades: {err}")
 
 
 def serve_until_stopped(settings: Settings) -> None:
+    check_bind(settings)
     server = create_app(settings)
     print(banner(settings, server), flush=True)
     try:
@@ -144,13 +169,56 @@ def database(command: str, settings: Settings) -> None:
         engine.dispose()
 
 
+def tokens(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> None:
+    """``ades token create|list|revoke`` against the database, which must be current."""
+    if args.token_command == "create" and args.expires is not None and args.expires <= 0:
+        parser.error(f"--expires {args.expires:g}: a token lasts more than 0 days")
+    if settings.database.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        migrate.prepare_database(engine)
+        store = TokenStore(engine)
+        if args.token_command == "create":
+            if not Workspaces(settings.workspaces).has(args.workspace):
+                parser.error(
+                    f"--workspace {args.workspace}: no such workspace in {settings.workspaces}"
+                )
+            record, secret = store.create(args.workspace, args.name, args.expires)
+            until = "no expiry"
+            if record.expires:
+                until = f"expires {record.expires:%Y-%m-%d %H:%M} UTC"
+            print(f"token {record.id} of workspace {record.workspace} ({until}); it is shown "
+                  "once, keep it now:")
+            print(secret)
+        elif args.token_command == "list":
+            rows = store.list(args.workspace)
+            print(f"{'ID':<16}  {'WORKSPACE':<16}  {'CREATED':<16}  {'EXPIRES':<16}  NAME")
+            for r in rows:
+                expires = f"{r.expires:%Y-%m-%d %H:%M}" if r.expires else "never"
+                if r.expired:
+                    expires += " (expired)"
+                print(f"{r.id:<16}  {r.workspace:<16}  {r.created:%Y-%m-%d %H:%M}  "
+                      f"{expires:<16}  {r.name}")
+        else:
+            record = store.revoke(args.id)
+            if record is None:
+                sys.exit(f"ades: no token {args.id} in {where}")
+            print(f"revoked token {record.id} of workspace {record.workspace}")
+    except OperationalError as err:
+        sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
+    finally:
+        engine.dispose()
+
+
 def banner(settings: Settings, server: Server) -> str:
     """What `ades serve` prints at start: where to go. The credentials of the S3 only when
     it is the embedded one, which the server made with them; an external S3's secret is
     its operator's, and a terminal or a log is no place for it."""
     base = f"http://{settings.host}:{settings.port}"
     objects = server.services.objects
-    workspaces = server.services.processes.workspaces()
+    workspaces = server.services.workspaces.names()
     lines = [f"ADES serving workspaces {', '.join(workspaces)} (list: {base}/)"]
     lines += [f"  {base}/{ws}/ogc-api/   {base}/{ws}/wps3/" for ws in workspaces]
     lines.append(f"  API docs: {base}/ui/")

@@ -123,3 +123,31 @@ class NoEstimate(AdesError):
 class DatabaseNotCurrent(AdesError):
     """The database's schema is not the one this server needs; raised at start, never in
     a request. The message says which command fixes it."""
+
+
+class NotAuthenticated(AdesError):
+    """No credentials, or credentials that prove nothing: missing, malformed, unknown,
+    revoked or expired. The message says which, never the token itself."""
+
+    headers = {"WWW-Authenticate": 'Bearer realm="ades"'}
+
+    def __init__(self, reason: str, invalid_token: bool = True):
+        super().__init__(reason)
+        if invalid_token:
+            # RFC 6750 §3: a token was sent and refused.
+            self.headers = {
+                "WWW-Authenticate": 'Bearer realm="ades", error="invalid_token", '
+                f'error_description="{_quoted(reason)}"'
+            }
+
+
+class NotAllowed(AdesError):
+    """Valid credentials that do not cover the workspace asked for."""
+
+    def __init__(self, who: str, workspace: str):
+        super().__init__(f"{who} may not use workspace '{workspace}'")
+
+
+def _quoted(text: str) -> str:
+    """Text for a quoted-string of an HTTP header: no quotes, backslashes or controls."""
+    return "".join(c for c in text if c.isprintable() and c not in '"\\')

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from ades import metrics
 from ades.api.views import callback_document
+from ades.auth.authenticators import Authenticator, check_auth, make_authenticator
 from ades.db.jobs import JobStore, Listener
 from ades.db.logs import LogStore
 from ades.db.migrate import prepare_database
@@ -40,6 +41,7 @@ from ades.staging.downloads import DownloadLinks
 from ades.staging.stac_results import StacResults
 from ades.staging.stage_in import StageIn
 from ades.staging.workspace_data import upload_workspace_data
+from ades.workspaces import WorkspacePolicy, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    workspaces: Workspaces
     processes: ProcessRegistry
     jobs: JobService
     objects: S3ObjectStore
@@ -59,6 +62,8 @@ class Services:
     runner: CwlRunner
     job_run: JobRun
     executor: Executor
+    # What turns a bearer token into a principal; None with ADES_AUTH=none.
+    authenticator: Authenticator | None = None
     # The S3 this process started, if it started one (no ADES_S3_ENDPOINT).
     embedded_s3: EmbeddedSeaweedFS | None = None
     # Readiness checks besides the database and S3 (the broker's, with Celery): each
@@ -115,6 +120,7 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     the jobs it runs; by default the server id kept in the data dir, so that a restarted
     server takes back at once the jobs it left running."""
     check_executor(settings)
+    check_auth(settings)
     engine = make_engine(settings.database)
     # First, so that a wrong runner stops the start before anything started. Calrissian
     # labels its pods with the job's workspace.
@@ -164,8 +170,12 @@ def _build(
     # Requests are taken only once objects can be written and read back (see wait_usable).
     objects.wait_usable()
 
-    processes = ProcessRegistry(
+    workspaces = Workspaces(
         settings.workspaces,
+        WorkspacePolicy(max_running=settings.max_running, max_queued=settings.max_queued),
+    )
+    processes = ProcessRegistry(
+        workspaces,
         ProcessStore(engine),
         PackageReader(objects),
         # Under Calrissian, containers run as Kubernetes pods whatever ADES_CONTAINER_ENGINE
@@ -174,7 +184,7 @@ def _build(
         if settings.cwl_runner == "calrissian"
         else settings.container_engine,
     )
-    upload_workspace_data(settings.workspaces, processes.workspaces(), objects)
+    upload_workspace_data(settings.workspaces, workspaces.names(), objects)
     store = JobStore(engine)
     logs = LogStore(engine)
     events = JobEvents(store)
@@ -224,6 +234,7 @@ def _build(
     closers.append(_every(settings.job_lease / 3, job_run.renew_leases, jobs.reap))
     return Services(
         settings,
+        workspaces,
         processes,
         jobs,
         objects,
@@ -236,6 +247,7 @@ def _build(
         runner,
         job_run,
         executor,
+        make_authenticator(settings, engine),
         embedded,
         readiness=[executor.unready_reason],
         _closers=closers,

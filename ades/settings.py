@@ -3,6 +3,7 @@ variables and overridden by CLI flags. Every default lives here and nowhere else
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -92,6 +93,36 @@ class Settings:
     # which happen in the worker); 0 serves none. `ades serve` serves /metrics on its port.
     metrics_port: int = 0
 
+    # Who may call the API: "none" (anyone who reaches the port), "token" (per-workspace API
+    # tokens, `ades token create`) or "oidc" (JWT access tokens of an OpenID Connect issuer).
+    # Empty means "none", allowed only on a loopback bind: on any other address `ades serve`
+    # refuses to start until it is set (a platform that authenticates at its gateway sets
+    # "none" on purpose).
+    auth: str = ""
+    # A bearer token that may act on every workspace (token and oidc modes); empty: none.
+    admin_token: str = ""
+    # oidc mode: the issuer tokens must name (iss), the audience they must be for (aud), where
+    # the signing keys are (empty: jwks_uri of the issuer's discovery document), and the claim
+    # naming the workspaces a token may use (a name or a list of names).
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_workspace_claim: str = "preferred_username"
+    # Loopback and private addresses (hosts or CIDRs, comma-separated) that deploy hrefs,
+    # stage-in hrefs and callback URLs may reach. Link-local and metadata addresses never;
+    # in the embedded default (see ``fetches_private``) loopback and private ranges all.
+    fetch_allow: str = ""
+    # s3:// inputs: any bucket the server's credentials can read, not only the workspace's
+    # own prefix of the results bucket and the buckets its settings.yaml lists (s3_read).
+    s3_read_any: bool = False
+    # Per workspace (a workspace's settings.yaml may say otherwise): jobs running at once
+    # (more wait queued) and jobs waiting (a submission beyond is refused, 429). 0: no limit.
+    max_running: int = 0
+    max_queued: int = 1000
+    # With auth on and no container engine, packages would run as the server's own user,
+    # able to read its files: the server refuses to start unless this says it is meant.
+    allow_uncontained: bool = False
+
     def __post_init__(self) -> None:
         # Made absolute once, here, against the directory the server starts in: cwltool runs
         # each job in its own working directory, where a relative staged-in path would point
@@ -104,6 +135,21 @@ class Settings:
         if self.result_downloads:
             return self.result_downloads == "stream"
         return not self.s3_endpoint and not self.s3_public_url
+
+    @property
+    def auth_mode(self) -> str:
+        return self.auth or "none"
+
+    @property
+    def loopback_bind(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def fetches_private(self) -> bool:
+        """The embedded default (no auth, a loopback bind, jobs run in this process): the
+        only user is whoever sits at this machine, so hrefs may point at its loopback and
+        private addresses. A worker never is: it serves whoever the API lets in."""
+        return self.auth_mode == "none" and self.loopback_bind and self.executor == "local"
 
     @property
     def database(self) -> str:
@@ -123,8 +169,25 @@ class Settings:
         return replace(settings, **given) if given else settings
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def _convert(name: str, raw: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "bool":
+        if raw.lower() not in _TRUE | _FALSE:
+            raise ValueError(f"ADES_{name.upper()}={raw!r} is not true or false")
+        return raw.lower() in _TRUE
     try:
         if kind == "int":
             return int(raw)

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from flask import Response, current_app, request
 
 from ades.api.views import Urls
-from ades.errors import NoSuchWorkspace
 from ades.services import Services
 
 
@@ -20,8 +19,7 @@ def services() -> Services:
 
 def workspace_urls(workspace: str, root: str) -> Urls:
     """URLs under ``/{workspace}/{root}`` of this host; 404 for an unknown workspace."""
-    if not services().processes.has_workspace(workspace):
-        raise NoSuchWorkspace(workspace)
+    services().workspaces.check(workspace)
     return Urls(f"{request.host_url.rstrip('/')}/{workspace}/{root}", root)
 
 

@@ -60,6 +60,9 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.UnprocessableDefinition: (422, OGC1 + "invalid-parameter-value"),
     errors.NoEstimate: (404, OGC1 + "not-found"),
     errors.NotAcceptable: (406, NOT_ACCEPTABLE),
+    # OGC API - Processes names no exception for these; the URIs follow its pattern.
+    errors.NotAuthenticated: (401, OGC1 + "unauthorized"),
+    errors.NotAllowed: (403, OGC1 + "forbidden"),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.
@@ -87,20 +90,29 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem(
-    request: ConnexionRequest, status: int, type_uri: str, title: str, detail: str
+    request: ConnexionRequest,
+    status: int,
+    type_uri: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
 ) -> ConnexionResponse:
     """An RFC 7807 body. Served as application/json unless the client asks for
     application/problem+json: OGC clients (the CITE suite among them) expect the former."""
     body = {"type": type_uri, "title": title, "status": status, "detail": detail}
     accept = request.headers.get("accept", "") if request is not None else ""
     content_type = PROBLEM_JSON if PROBLEM_JSON in accept else "application/json"
-    return ConnexionResponse(status_code=status, body=json.dumps(body), content_type=content_type)
+    return ConnexionResponse(
+        status_code=status, body=json.dumps(body), content_type=content_type, headers=headers
+    )
 
 
 def domain_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
     assert isinstance(err, errors.AdesError)
     status, type_uri = status_and_type(err)
-    return problem(request, status, type_uri, type(err).__name__, str(err))
+    # WWW-Authenticate of a 401, Retry-After of a 429: what the client needs to try again.
+    headers = getattr(err, "headers", None)
+    return problem(request, status, type_uri, type(err).__name__, str(err), headers)
 
 
 def rejected_request(request: ConnexionRequest, err: Exception) -> ConnexionResponse:

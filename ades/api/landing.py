@@ -9,6 +9,7 @@ from flask import Response, current_app, request
 
 from ades.api import job_management, jobs, processes
 from ades.api.context import json_response, services, workspace_urls
+from ades.api.security import principal
 from ades.api.spec import ROOTS, root_spec
 from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
 
@@ -22,7 +23,8 @@ ROOT_TITLES = {
 
 
 def root_document() -> Response:
-    """``GET /``: where a newcomer (or a client given only the host) finds the workspaces."""
+    """``GET /``: where a newcomer (or a client given only the host) finds the workspaces:
+    those the caller may use."""
     base = request.host_url.rstrip("/")
     workspaces = [
         {
@@ -32,7 +34,7 @@ def root_document() -> Response:
                 for root in ROOTS
             ],
         }
-        for ws in services().processes.workspaces()
+        for ws in principal().visible(services().workspaces.names())
     ]
     return json_response(
         {

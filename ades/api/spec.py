@@ -49,6 +49,20 @@ def root_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in spec.items() if key != SERVER_PATHS}
 
 
+def served_spec(spec: dict[str, Any], secured: bool) -> dict[str, Any]:
+    """The contract as this server serves it: without authentication (ADES_AUTH=none) no
+    operation requires the bearer scheme, and the contract does not say it does."""
+    if secured:
+        return spec
+    out = copy.deepcopy(spec)
+    out.pop("security", None)
+    out.get("components", {}).pop("securitySchemes", None)
+    for item in [*out["paths"].values(), *out.get(SERVER_PATHS, {}).values()]:
+        for method in _METHODS:
+            item.get(method, {}).pop("security", None)
+    return out
+
+
 def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The contract repeated under each root, with a ``workspace`` path parameter, and the
     server's own paths beside them."""

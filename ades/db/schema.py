@@ -84,6 +84,20 @@ job_events = Table(
     Index("ix_job_events_job_id", "job_id"),
 )
 
+# API tokens (ADES_AUTH=token): each lets its bearer use one workspace. Only a digest of
+# the secret part is kept; the token is shown once, when it is made.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workspace", String(128), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("expires", DateTime(timezone=True)),
+    Index("ix_api_tokens_workspace", "workspace"),
+)
+
 deployed_processes = Table(
     "deployed_processes",
     metadata,

@@ -12,8 +12,6 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from ades.db.processes import DeployedPackage, ProcessStore
 from ades.errors import (
     DuplicatedProcess,
@@ -27,21 +25,12 @@ from ades.model import Process
 from ades.packages.checks import best_practice_warnings, check_runnable
 from ades.packages.load import DEFAULT_VERSION, load_package, load_process
 from ades.packages.source import PackageReader, PackageSource
+from ades.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
-WORKSPACE_SETTINGS = "settings.yaml"
-BEST_PRACTICE_MODES = ("warn", "error")
 # A process id is a path segment of the API: keep it to what needs no escaping.
 _PROCESS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-
-
-@dataclass(frozen=True)
-class WorkspaceSettings:
-    """``workspaces/<name>/settings.yaml``. ``best_practice``: "warn" reports the OGC Best
-    Practice rules a deployed package breaks as warnings; "error" refuses the package."""
-
-    best_practice: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -58,43 +47,31 @@ def eoepca_alias(process: Process) -> str | None:
 
 
 class ProcessRegistry:
-    """Each subfolder of ``workspaces_dir`` is a workspace; a package of its own that does
-    not load stops the construction (fail fast at start-up), with its file named. Without
-    a ``store`` the registry serves the installed processes only."""
+    """The processes of each workspace: those installed in its folder, and those deployed
+    through the API (kept in ``store``). An installed package that does not load stops the
+    construction (fail fast at start-up), with its file named. Without a ``store`` the
+    registry serves the installed processes only."""
 
     def __init__(
         self,
-        workspaces_dir: Path,
+        workspaces: Workspaces,
         store: ProcessStore | None = None,
         reader: PackageReader | None = None,
         container_engine: str = "none",
     ):
-        self.workspaces_dir = Path(workspaces_dir)
-        if not self.workspaces_dir.is_dir():
-            raise FileNotFoundError(f"workspaces directory '{self.workspaces_dir}' does not exist")
+        self.workspaces = workspaces
         self.store = store
         self.reader = reader
         self.container_engine = container_engine
         self._installed: dict[str, dict[str, Process]] = {}
-        self._settings: dict[str, WorkspaceSettings] = {}
-        for folder in sorted(self.workspaces_dir.iterdir()):
-            # Hidden folders (.git, editor state) are not workspaces.
-            if folder.is_dir() and not folder.name.startswith("."):
-                self._installed[folder.name] = _load_workspace(folder)
-                self._settings[folder.name] = _workspace_settings(folder)
+        for name in workspaces.names():
+            self._installed[name] = _load_workspace(workspaces.path(name))
         # Deployed processes described once per revision: (workspace, id) → (revision, Process).
         self._described: dict[tuple[str, str], tuple[int, Process]] = {}
         self._lock = threading.Lock()
 
-    def workspaces(self) -> list[str]:
-        return sorted(self._installed)
-
     def has_workspace(self, workspace: str) -> bool:
-        return workspace in self._installed
-
-    def settings(self, workspace: str) -> WorkspaceSettings:
-        self._workspace(workspace)
-        return self._settings[workspace]
+        return self.workspaces.has(workspace)
 
     def get(self, workspace: str, process_id: str) -> Process:
         """A process by its id, or by its EOEPCA alias."""
@@ -206,7 +183,7 @@ class ProcessRegistry:
             )
         check_runnable(loaded.tool, self.container_engine)
         warnings = best_practice_warnings(loaded.tool, process)
-        if warnings and self._settings[workspace].best_practice == "error":
+        if warnings and self.workspaces.policy(workspace).best_practice == "error":
             raise InvalidPackage(
                 f"workspace '{workspace}' requires the OGC Best Practice for EO Application "
                 f"Packages: " + "; ".join(warnings)
@@ -275,24 +252,3 @@ def _load_workspace(folder: Path) -> dict[str, Process]:
         processes[process.id] = process
         origins[process.id] = package
     return processes
-
-
-def _workspace_settings(folder: Path) -> WorkspaceSettings:
-    path = folder / WORKSPACE_SETTINGS
-    if not path.is_file():
-        return WorkspaceSettings()
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of settings")
-    unknown = sorted(set(values) - {"best_practice"})
-    if unknown:
-        raise ValueError(f"{path}: unknown settings {unknown}; known: ['best_practice']")
-    mode = values.get("best_practice", "warn")
-    if mode not in BEST_PRACTICE_MODES:
-        raise ValueError(
-            f"{path}: best_practice must be one of {', '.join(BEST_PRACTICE_MODES)}, got {mode!r}"
-        )
-    return WorkspaceSettings(best_practice=mode)

@@ -1,7 +1,6 @@
 """The registry of processes: those installed from workspace folders at start-up, and
 those deployed through the service layer into the database."""
 
-import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from ades.db.processes import DeployedPackage, ProcessStore
 from ades.errors import ImmutableProcess, InvalidPackage, NoSuchProcess, NoSuchWorkspace
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
+from ades.workspaces import Workspaces
 from tests.db.conftest import ready_engine
 
 DATA = Path(__file__).parent / "data"
@@ -20,7 +20,7 @@ PACKAGES = Path(__file__).resolve().parents[1] / "api" / "data" / "packages"
 
 @pytest.fixture(scope="module")
 def demo():
-    return ProcessRegistry(WORKSPACES)
+    return ProcessRegistry(Workspaces(WORKSPACES))
 
 
 def deploy(workspaces: Path, workspace: str, *packages: Path) -> None:
@@ -31,7 +31,7 @@ def deploy(workspaces: Path, workspace: str, *packages: Path) -> None:
 
 
 def test_the_demo_workspace(demo):
-    assert demo.workspaces() == ["demo"]
+    assert demo.workspaces.names() == ["demo"]
     assert demo.has_workspace("demo")
     assert not demo.has_workspace("other")
     assert [p.id for p in demo.list("demo")] == ["echo", "ndvi"]
@@ -59,8 +59,8 @@ def test_each_subfolder_is_a_workspace(tmp_path):
     (tmp_path / "notes.txt").write_text("not a workspace")
     (tmp_path / "alice" / "processes" / "README.md").write_text("not a package")
 
-    registry = ProcessRegistry(tmp_path)
-    assert registry.workspaces() == ["alice", "bob", "carol"]
+    registry = ProcessRegistry(Workspaces(tmp_path))
+    assert registry.workspaces.names() == ["alice", "bob", "carol"]
     assert [p.id for p in registry.list("alice")] == ["anonymous", "graph_main"]
     assert registry.get("bob", "slow").job_control == ("async-execute", "dismiss")
     assert registry.list("carol") == []
@@ -71,7 +71,7 @@ def test_each_subfolder_is_a_workspace(tmp_path):
 def test_a_broken_package_stops_the_start_naming_its_file(tmp_path):
     deploy(tmp_path, "alice", DATA / "anonymous.cwl", DATA / "invalid.cwl")
     with pytest.raises(InvalidPackage) as caught:
-        ProcessRegistry(tmp_path)
+        ProcessRegistry(Workspaces(tmp_path))
     message = str(caught.value)
     assert str(tmp_path / "alice" / "processes" / "invalid.cwl") in message
     assert "invalid.cwl:6:5:" in message
@@ -83,48 +83,19 @@ def test_two_packages_with_one_process_id(tmp_path):
         (DATA / "anonymous.cwl").read_text().replace('"class"', '"id": "anonymous", "class"')
     )
     with pytest.raises(InvalidPackage, match="process id 'anonymous' is already used by"):
-        ProcessRegistry(tmp_path)
-
-
-def test_missing_workspaces_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        ProcessRegistry(tmp_path / "nowhere")
+        ProcessRegistry(Workspaces(tmp_path))
 
 
 def test_installed_processes_answer_to_their_eoepca_alias(demo):
     assert demo.get("demo", "echo-1_0_0").id == "echo"
 
 
-@pytest.mark.parametrize(
-    ("content", "named"),
-    [
-        ("best_practice: always\n", "best_practice must be one of warn, error"),
-        ("strictness: high\n", "unknown settings ['strictness']"),
-        ("- a list\n", "expected a mapping"),
-        ("best_practice: [\n", "not valid YAML"),
-    ],
-)
-def test_workspace_settings_are_checked_at_start(tmp_path, content, named):
-    (tmp_path / "alice").mkdir()
-    (tmp_path / "alice" / "settings.yaml").write_text(content)
-    with pytest.raises(ValueError, match=re.escape(named)):
-        ProcessRegistry(tmp_path)
-
-
-def test_workspace_settings(tmp_path):
-    for name, content in (("alice", "best_practice: error\n"), ("bob", "")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "settings.yaml").write_text(content)
-    (tmp_path / "carol").mkdir()
-    registry = ProcessRegistry(tmp_path)
-    assert [registry.settings(ws).best_practice for ws in ("alice", "bob", "carol")] == [
-        "error", "warn", "warn"]
-
-
 def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
     (tmp_path / "ws").mkdir()
     engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
-    registry = ProcessRegistry(tmp_path, ProcessStore(engine), PackageReader(object_store))
+    registry = ProcessRegistry(
+        Workspaces(tmp_path), ProcessStore(engine), PackageReader(object_store)
+    )
     text = (PACKAGES / "greet.cwl").read_text()
     deployment = registry.deploy("ws", "application/cwl+yaml", text.encode())
     assert (deployment.process.id, deployment.process.mutable) == ("greet", True)
@@ -132,7 +103,7 @@ def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
     registry.replace("ws", "greet", "application/cwl", text.replace("Hello", "Hi").encode())
     assert registry.get("ws", "greet").inputs[0].default == "Hi"
     # Another replica on the same database sees the new revision.
-    other = ProcessRegistry(tmp_path, ProcessStore(engine), PackageReader(object_store))
+    other = ProcessRegistry(Workspaces(tmp_path), ProcessStore(engine), PackageReader(object_store))
     assert other.get("ws", "greet").inputs[0].default == "Hi"
     registry.undeploy("ws", "greet")
     with pytest.raises(NoSuchProcess):
@@ -143,7 +114,7 @@ def test_deploy_replace_undeploy_in_the_service_layer(tmp_path, object_store):
 def test_a_stored_package_that_no_longer_loads_does_not_hide_the_others(tmp_path, object_store):
     (tmp_path / "ws").mkdir()
     store = ProcessStore(ready_engine(f"sqlite:///{tmp_path / 'ades.db'}"))
-    registry = ProcessRegistry(tmp_path, store, PackageReader(object_store))
+    registry = ProcessRegistry(Workspaces(tmp_path), store, PackageReader(object_store))
     registry.deploy("ws", "application/cwl", (PACKAGES / "greet.cwl").read_text().encode())
     store.add(DeployedPackage("ws", "rotten", None, "cwlVersion: v1.2\nclass: Nope\n", None,
                               "rotten.cwl"))
