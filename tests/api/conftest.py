@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +153,37 @@ def make_run(seaweedfs, folder: Path) -> Iterator[Live]:
         )
         with serve(settings) as live:
             yield live
+
+
+@dataclass
+class Secured:
+    """A server with ADES_AUTH=token: ``tokens`` holds an API token of each of its
+    workspaces (demo, lab, strict), ``admin`` the admin token; ``as_`` makes a session that
+    sends one."""
+
+    live: Live
+    tokens: dict[str, str]
+    admin: str
+
+    def as_(self, token: str | None) -> Live:
+        http = requests.Session()
+        if token is not None:
+            http.headers["Authorization"] = f"Bearer {token}"
+        return Live(self.live.base, self.live.server, http)
+
+
+ADMIN_TOKEN = "admin-token-of-the-tests"
+
+
+@pytest.fixture(scope="session")
+def secured(seaweedfs, tmp_path_factory) -> Iterator[Secured]:
+    from ades.auth.tokens import TokenStore
+
+    root = tmp_path_factory.mktemp("secured")
+    settings = server_settings(root, seaweedfs, bucket="ades-secured-tests")
+    settings = replace(settings, auth="token", admin_token=ADMIN_TOKEN, allow_uncontained=True)
+    with serve(settings) as live:
+        store = TokenStore(live.server.services.database)
+        names = live.server.services.workspaces.names()
+        tokens = {ws: store.create(ws, f"tests of {ws}")[1] for ws in names}
+        yield Secured(live, tokens, ADMIN_TOKEN)
