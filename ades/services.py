@@ -213,6 +213,7 @@ def _build(
         runner_id=me,
         lease=settings.job_lease,
         events=events,
+        max_running=workspaces.max_running,
     )
     executor = make_executor(settings, job_run)
     closers.append(executor.shutdown)
@@ -224,7 +225,10 @@ def _build(
         objects,
         events,
         max_literal_bytes=settings.max_literal_bytes,
+        policy=workspaces.policy,
     )
+    # A job that ends frees a running slot: a job waiting on max_running takes it.
+    store.listeners.append(jobs.job_changed)
     links = DownloadLinks(
         objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
     )
