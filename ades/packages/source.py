@@ -130,9 +130,13 @@ class PackageReader:
                 f"(s3://{self.objects.bucket}/...) can be read"
             )
         try:
-            return self.objects.get_bytes(key)
+            stream = self.objects.open(key)
         except KeyError:
             raise InvalidPackage(f"cannot fetch the package '{location}': no such object") from None
+        if stream.length > MAX_PACKAGE_BYTES:
+            # Told by its size, before a byte of it is read.
+            raise InvalidPackage(f"the package '{location}' is larger than 10 MiB")
+        return b"".join(stream.chunks)
 
 
 def cwl_media_type(text: str) -> str:
