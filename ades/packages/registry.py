@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # A process id is a path segment of the API: keep it to what needs no escaping.
 _PROCESS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# An input or output id: a member of execute requests and results, and (outputs) a URL path
+# segment and an S3 key segment of the job's results, so never '.', '..' or a space.
+_PARAMETER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,14 @@ class ProcessRegistry:
                 f"process id '{process.id}' cannot name a process: use letters, digits, "
                 f"'.', '_' and '-' (at most 200), starting with a letter or digit"
             )
+        for kind, parameters in (("input", process.inputs), ("output", process.outputs)):
+            for parameter in parameters:
+                if not _PARAMETER_ID.match(parameter.id):
+                    raise InvalidPackage(
+                        f"{kind} id '{parameter.id}' cannot name an {kind}: use letters, "
+                        f"digits, '.', '_' and '-' (at most 200), starting with a letter, "
+                        f"digit or '_'"
+                    )
         check_runnable(loaded.tool, self.container_engine)
         warnings = best_practice_warnings(loaded.tool, process)
         if warnings and self.workspaces.policy(workspace).best_practice == "error":

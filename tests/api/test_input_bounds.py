@@ -4,6 +4,8 @@ refusal is a 400 naming the problem, never a 5xx or a stalled server."""
 
 import json
 
+import pytest
+
 from ades.packages.bounds import MAX_DEPTH, MAX_NODES
 from ades.packages.source import MAX_PACKAGE_BYTES
 from tests.api.deploying import OGC1, package, unique
@@ -71,3 +73,19 @@ def test_an_execute_body_nested_too_deeply_is_400(live):
     r = live.post("/demo/ogc-api/processes/echo/execution", data=body,
                   headers={"Content-Type": "application/json"})
     assert_problem(r, 400, OGC1 + "invalid-parameter-value", "nests too deeply")
+
+
+@pytest.mark.parametrize(
+    ("kind", "parameter"),
+    [("output", ".."), ("output", "a b"), ("input", "."), ("input", "x y")],
+)
+def test_an_input_or_output_id_that_cannot_be_a_key_is_400(live, kind, parameter):
+    pid = unique("odd")
+    entry = "inputs: []\noutputs:\n  \"{p}\": {{type: stdout}}\n" if kind == "output" else (
+        "inputs:\n  \"{p}\": string\noutputs: []\n"
+    )
+    text = (f"cwlVersion: v1.2\nclass: CommandLineTool\nid: {pid}\nbaseCommand: echo\n"
+            + entry.format(p=parameter))
+    r = deploy(live, text, "application/cwl+yaml")
+    assert_problem(r, 400, OGC1 + "invalid-package", f"{kind} id '{parameter}' cannot name")
+    assert live.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
