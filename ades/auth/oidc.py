@@ -104,6 +104,9 @@ class IssuerKeys:
         self.clock = clock
         self._keys: dict[str | None, SigningKey] | None = None
         self._fetched = 0.0  # clock() of the last fetch, successful or not
+        # Why the last fetch failed, while no keys are known: told again, without fetching,
+        # until the refresh interval has passed (requests do not queue on a hanging issuer).
+        self._failure: IssuerUnavailable | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str | None) -> SigningKey:
@@ -112,6 +115,8 @@ class IssuerKeys:
         with self._lock:
             now = self.clock()
             if self._keys is None:
+                if self._failure is not None and now - self._fetched < self.refresh_interval:
+                    raise IssuerUnavailable(str(self._failure))
                 self._refresh(now, keep_stale=False)
             elif now - self._fetched >= self.max_age:
                 self._refresh(now, keep_stale=True)
@@ -145,11 +150,13 @@ class IssuerKeys:
         self._fetched = now
         try:
             self._keys = self._fetch()
+            self._failure = None
         except IssuerUnavailable as err:
             if keep_stale and self._keys is not None:
                 log.warning("keeping the issuer's keys fetched before: %s", err)
                 return
             log.error("%s", err)
+            self._failure = err
             raise
 
     def _fetch(self) -> dict[str | None, SigningKey]:

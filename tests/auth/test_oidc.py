@@ -218,17 +218,24 @@ def test_withdrawn_keys_stop_working_once_the_cache_is_old(issuer):
 
 def test_nothing_is_fetched_until_a_token_arrives_and_an_unreachable_issuer_is_a_503(issuer):
     issuer.down = True
-    auth = authenticator(issuer)
+    clock = Clock()
+    auth = authenticator(issuer, clock)
     assert issuer.fetches == {}
-    with pytest.raises(IssuerUnavailable) as err:
-        auth.authenticate(issuer.token())
-    assert str(err.value) == (
+    message = (
         f"the issuer's discovery document cannot be fetched from {issuer.issuer}{DISCOVERY}: "
         "HTTP 500"
     )
+    with pytest.raises(IssuerUnavailable) as err:
+        auth.authenticate(issuer.token())
+    assert str(err.value) == message
     assert err.value.headers == {"Retry-After": "30"}
-    # Back up: the next token is checked (a failed fetch is not cached).
+    # Within the refresh interval the failure is told again without asking the issuer.
     issuer.down = False
+    with pytest.raises(IssuerUnavailable, match="HTTP 500"):
+        auth.authenticate(issuer.token())
+    assert issuer.fetches == {DISCOVERY: 1}
+    # After it, the issuer is asked again, and is back.
+    clock.now += REFRESH_INTERVAL
     assert auth.authenticate(issuer.token()).name == "subject alice"
 
 
