@@ -62,8 +62,8 @@ class SigningKey:
 
 def _signing_key(jwk: dict[str, Any]) -> SigningKey | None:
     """The key a JWK holds, or None for one that cannot verify a token here (an encryption
-    key, a symmetric one, an unknown type or curve, a malformed one)."""
-    if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
+    key, a symmetric or private one, an unknown type or curve, a malformed one)."""
+    if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or "d" in jwk:
         return None
     kty, crv, alg = jwk.get("kty"), jwk.get("crv"), jwk.get("alg")
     if kty == "RSA":
@@ -80,7 +80,7 @@ def _signing_key(jwk: dict[str, Any]) -> SigningKey | None:
         algorithms = frozenset({alg})
     try:
         key = jwt.PyJWK(jwk, algorithm=sorted(algorithms)[0]).key
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
     kid = jwk.get("kid")
     return SigningKey(kid if isinstance(kid, str) else None, key, algorithms)
@@ -104,6 +104,7 @@ class IssuerKeys:
         self.clock = clock
         self._keys: dict[str | None, SigningKey] | None = None
         self._fetched = 0.0  # clock() of the last fetch, successful or not
+        self._loaded = 0.0  # clock() of the last successful one
         # Why the last fetch failed, while no keys are known: told again, without fetching,
         # until the refresh interval has passed (requests do not queue on a hanging issuer).
         self._failure: IssuerUnavailable | None = None
@@ -118,7 +119,10 @@ class IssuerKeys:
                 if self._failure is not None and now - self._fetched < self.refresh_interval:
                     raise IssuerUnavailable(str(self._failure))
                 self._refresh(now, keep_stale=False)
-            elif now - self._fetched >= self.max_age:
+            elif (
+                now - self._loaded >= self.max_age
+                and now - self._fetched >= self.refresh_interval
+            ):
                 self._refresh(now, keep_stale=True)
             keys = self._keys
             assert keys is not None
@@ -150,6 +154,7 @@ class IssuerKeys:
         self._fetched = now
         try:
             self._keys = self._fetch()
+            self._loaded = now
             self._failure = None
         except IssuerUnavailable as err:
             if keep_stale and self._keys is not None:
@@ -161,10 +166,10 @@ class IssuerKeys:
 
     def _fetch(self) -> dict[str | None, SigningKey]:
         url = self.jwks_url or self._discover()
-        document = _get_json(url, "the issuer's keys (JWKS)")
+        document = _get_json(url, "the issuer's JWKS")
         jwks = document.get("keys")
         if not isinstance(jwks, list):
-            raise IssuerUnavailable(f"the issuer's keys at {url} are not a JWKS: no 'keys' list")
+            raise IssuerUnavailable(f"the issuer's JWKS at {url} has no 'keys' list")
         keys = {}
         for jwk in jwks:
             key = _signing_key(jwk)
@@ -172,7 +177,7 @@ class IssuerKeys:
                 keys[key.kid] = key
         if not keys:
             raise IssuerUnavailable(
-                f"the issuer's keys at {url} hold no signing key this server can use "
+                f"the issuer's JWKS at {url} holds no signing key this server can use "
                 f"(RSA, EC P-256/384/521 or Ed25519)"
             )
         return keys
@@ -204,9 +209,9 @@ def _get_json(url: str, what: str) -> dict[str, Any]:
     try:
         document = response.json()
     except ValueError as err:
-        raise IssuerUnavailable(f"{what} at {url} are not JSON") from err
+        raise IssuerUnavailable(f"{what} at {url} is not JSON") from err
     if not isinstance(document, dict):
-        raise IssuerUnavailable(f"{what} at {url} are not a JSON object")
+        raise IssuerUnavailable(f"{what} at {url} is not a JSON object")
     return document
 
 

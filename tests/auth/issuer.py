@@ -74,6 +74,7 @@ class Issuer:
         self.fetches: Counter[str] = Counter()
         self.discovery_issuer: str | None = None  # None: its own base
         self.down = False  # answer every request with 500
+        self.extra: list[dict[str, Any]] = []  # JWKs its JWKS lists besides its own keys
 
     @property
     def issuer(self) -> str:
@@ -90,7 +91,8 @@ class Issuer:
         return self.keys[kid]
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [public_jwk(self.keys[kid], kid) for kid in self.published]}
+        return {"keys": [public_jwk(self.keys[kid], kid) for kid in self.published]
+                + self.extra}
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())

@@ -252,6 +252,38 @@ def test_keys_already_known_outlive_an_issuer_outage(issuer):
     issuer.down = True
     clock.now += auth.keys.max_age
     assert auth.authenticate(issuer.token()).name == "subject alice"
+    assert issuer.fetches[JWKS] == 2  # the old keys, kept when their refetch failed
+    # Back up, having withdrawn k1: asked again after the refresh interval, not the max age.
+    issuer.down = False
+    issuer.add_key("k2")
+    issuer.published.remove("k1")
+    auth.authenticate(issuer.token())
+    clock.now += REFRESH_INTERVAL
+    assert "key 'k1', which the issuer" in refused(auth, issuer.token())
+    assert issuer.fetches[JWKS] == 3
+
+
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "k1"},
+        {"kty": "RSA", "use": "enc", "kid": "enc", "n": "AQAB", "e": "AQAB"},
+        {"kty": "EC", "crv": "secp256k1", "kid": "k", "x": "AA", "y": "AA"},
+        {"kty": "RSA", "alg": "HS256", "kid": "k", "n": "AQAB", "e": "AQAB"},
+        {"kty": "RSA", "kid": "broken", "n": "not base64!", "e": "AQAB"},
+    ],
+)
+def test_a_jwks_without_a_usable_signing_key_is_a_503(issuer, jwk):
+    issuer.published.clear()
+    issuer.extra.append(jwk)
+    with pytest.raises(IssuerUnavailable, match="holds no signing key this server can use"):
+        authenticator(issuer).authenticate(issuer.token())
+
+
+def test_unusable_keys_beside_a_usable_one_are_left_out(issuer):
+    """A symmetric key under the same kid as the real one does not replace it."""
+    issuer.extra.append({"kty": "oct", "k": "c2VjcmV0", "kid": "k1"})
+    assert authenticator(issuer).authenticate(issuer.token()).name == "subject alice"
 
 
 def test_a_discovery_document_of_another_issuer_is_refused(issuer):
@@ -272,3 +304,11 @@ def test_a_pyjwt_decode_error_never_quotes_the_token(issuer):
     token = jwt.api_jws.encode(b"[1, 2]", issuer.keys["k1"], algorithm="RS256",
                                headers={"kid": "k1"})
     assert refused(authenticator(issuer), token).startswith("the JWT is malformed")
+
+
+def test_a_private_jwk_published_by_mistake_is_left_out(issuer):
+    private = jwt.algorithms.RSAAlgorithm.to_jwk(issuer.keys["k1"], as_dict=True)
+    issuer.published.clear()
+    issuer.extra.append({**private, "kid": "k1"})
+    with pytest.raises(IssuerUnavailable, match="holds no signing key"):
+        authenticator(issuer).authenticate(issuer.token())
