@@ -180,8 +180,7 @@ class FetchPolicy:
         if found is None:
             return None
         kind, never = found
-        literal = _name(host) == str(ip) or _name(host) == ip.compressed
-        shown = f"{ip} is a {kind} address" if literal else (
+        shown = f"{_name(host)} is a {kind} address" if _literal(host) == ip else (
             f"{host} resolves to {ip}, a {kind} address"
         )
         if never:
@@ -255,6 +254,13 @@ def parse_allow(text: str) -> tuple[tuple[IPNetwork, ...], frozenset[str]]:
                 ) from None
             hosts.add(_name(entry))
     return tuple(networks), frozenset(hosts)
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(_name(host))
+    except ValueError:
+        return None
 
 
 def _name(host: str) -> str:
