@@ -387,6 +387,9 @@ class _JobStageIn:
         except StageInError:
             raise
         except Exception as err:
+            if isinstance(err.__cause__, StageInError):
+                # A link pystac followed that the Fetcher refused or could not read.
+                raise StageInError(f"{href}: {err.__cause__}") from None
             raise StageInError(f"{href}: not a valid STAC document: {_short(err)}") from None
         raise StageInError(
             f"{href}: not a STAC document (expected an Item, Catalog, Collection or "
