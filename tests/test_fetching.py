@@ -5,7 +5,10 @@ when the connection is made, link-local and metadata addresses never, other sche
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,7 @@ import requests
 
 from ades.fetching import FetchPolicy, FetchRefused, classify, parse_allow
 from ades.settings import Settings
+from tests.db.conftest import skip_or_fail
 
 
 @dataclass
@@ -26,8 +30,10 @@ class Listener:
 
 
 @contextmanager
-def listener(host: str = "127.0.0.1", redirect: str | None = None) -> Iterator[Listener]:
-    """An HTTP server on ``host``: answers 200 "ok", or 302 to ``redirect``; records paths."""
+def listener(host: str = "127.0.0.1", redirect: str | None = None,
+             tls: ssl.SSLContext | None = None) -> Iterator[Listener]:
+    """An HTTP server on ``host``: answers 200 "ok", or 302 to ``redirect``; records paths
+    (the full URL a proxy is asked for). With ``tls``, an HTTPS one."""
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -48,9 +54,12 @@ def listener(host: str = "127.0.0.1", redirect: str | None = None) -> Iterator[L
             pass
 
     server = ThreadingHTTPServer((host, 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "https" if tls else "http"
     try:
-        yield Listener(f"http://{host}:{server.server_address[1]}", seen)
+        yield Listener(f"{scheme}://{host}:{server.server_address[1]}", seen)
     finally:
         server.shutdown()
         server.server_close()
@@ -211,3 +220,43 @@ def test_fetch_allow_entries_are_hosts_or_cidrs():
     assert hosts == {"minio.internal"}
     with pytest.raises(ValueError, match="ADES_FETCH_ALLOW: '10.0.0.0/33'"):
         parse_allow("10.0.0.0/33")
+
+
+def test_https_keeps_verifying_the_certificate_of_the_name(tmp_path):
+    """The guarded connection hands the TLS layer the URL's host name, as urllib3 does."""
+    if shutil.which("openssl") is None:
+        skip_or_fail("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with listener(tls=context) as target:
+        port = target.base.rsplit(":", 1)[1]
+        allowed = policy("localhost,127.0.0.1")
+        good = allowed.session().get(f"https://localhost:{port}/tls", verify=str(cert), timeout=10)
+        assert good.text == "ok"
+        # By address, the certificate (for "localhost") does not match: still verified.
+        with pytest.raises(requests.exceptions.SSLError):
+            allowed.session().get(f"https://127.0.0.1:{port}/ip", verify=str(cert), timeout=10)
+        with pytest.raises(FetchRefused):
+            policy().session().get(f"https://localhost:{port}/no", verify=str(cert), timeout=10)
+    assert target.paths == ["/tls"]
+
+
+def test_through_a_proxy_the_target_name_is_checked_before_the_proxy_is_asked():
+    """The operator's proxy (on loopback here) is reached; what it is asked for is checked
+    by what its name resolves to."""
+    with listener() as proxy:
+        proxies = {"http": proxy.base}
+        mapped = policy().with_resolver({"public.example": "93.184.216.34",
+                                         "metadata.example": "169.254.169.254"})
+        answer = mapped.session().get("http://public.example/data", proxies=proxies, timeout=10)
+        assert answer.text == "ok"
+        with pytest.raises(FetchRefused, match="metadata.example resolves to 169.254.169.254"):
+            mapped.session().get("http://metadata.example/", proxies=proxies, timeout=10)
+    assert proxy.paths == ["http://public.example/data"]
