@@ -22,7 +22,7 @@ from ades.errors import (
     NoSuchWorkspace,
 )
 from ades.model import Process
-from ades.packages.checks import best_practice_warnings, check_runnable
+from ades.packages.checks import best_practice_warnings, check_locations, check_runnable
 from ades.packages.load import DEFAULT_VERSION, load_package, load_process
 from ades.packages.source import PackageReader, PackageSource
 from ades.workspaces import Workspaces
@@ -182,6 +182,7 @@ class ProcessRegistry:
                 f"'.', '_' and '-' (at most 200), starting with a letter or digit"
             )
         check_runnable(loaded.tool, self.container_engine)
+        check_locations(loaded.tool)
         warnings = best_practice_warnings(loaded.tool, process)
         if warnings and self.workspaces.policy(workspace).best_practice == "error":
             raise InvalidPackage(

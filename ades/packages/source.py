@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import requests
 
 from ades.errors import InvalidPackage, InvalidRequest
+from ades.fetching import FetchPolicy, FetchRefused
 from ades.objectstore.store import ObjectStore
 
 CWL_MEDIA_TYPES = ("application/cwl", "application/cwl+yaml", "application/cwl+json")
@@ -43,9 +44,13 @@ class PackageSource:
 class PackageReader:
     """Reads request bodies into PackageSources, fetching linked packages."""
 
-    def __init__(self, objects: ObjectStore, timeout: float = 30.0):
+    def __init__(
+        self, objects: ObjectStore, timeout: float = 30.0, policy: FetchPolicy | None = None
+    ):
+        """``policy`` says where hrefs may lead (by default the embedded one's)."""
         self.objects = objects
         self.timeout = timeout
+        self.http = (policy or FetchPolicy.open()).session()
 
     def read(self, media_type: str, body: bytes, workflow_id: str | None = None) -> PackageSource:
         """``media_type`` is the request's Content-Type; ``workflow_id`` its ``w`` query."""
@@ -110,12 +115,14 @@ class PackageReader:
 
     def _fetch_http(self, location: str) -> bytes:
         try:
-            with requests.get(location, timeout=self.timeout, stream=True) as response:
+            with self.http.get(location, timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
                     raise InvalidPackage(
                         f"cannot fetch the package '{location}': HTTP {response.status_code}"
                     )
                 data = response.raw.read(MAX_PACKAGE_BYTES + 1, decode_content=True)
+        except FetchRefused as exc:
+            raise InvalidPackage(f"cannot fetch the package '{location}': {exc}") from None
         except requests.RequestException as exc:
             raise InvalidPackage(f"cannot fetch the package '{location}': {exc}") from exc
         if len(data) > MAX_PACKAGE_BYTES:
