@@ -100,7 +100,7 @@ class ProcessRegistry:
         follows the Best Practice."""
         installed = self._workspace(workspace)
         store = self._store()
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id in installed:
             raise DuplicatedProcess(process.id, workspace)
@@ -117,7 +117,7 @@ class ProcessRegistry:
     ) -> Deployment:
         """Replace a deployed process with a new package of the same process id."""
         current = self._mutable_id(workspace, process_id)
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id != current:
             raise InvalidRequest(

@@ -52,8 +52,16 @@ class PackageReader:
         self.timeout = timeout
         self.http = (policy or FetchPolicy.open()).session()
 
-    def read(self, media_type: str, body: bytes, workflow_id: str | None = None) -> PackageSource:
-        """``media_type`` is the request's Content-Type; ``workflow_id`` its ``w`` query."""
+    def read(
+        self,
+        media_type: str,
+        body: bytes,
+        workflow_id: str | None = None,
+        workspace: str | None = None,
+    ) -> PackageSource:
+        """``media_type`` is the request's Content-Type; ``workflow_id`` its ``w`` query;
+        ``workspace`` the one deploying, whose prefix of the bucket alone an s3 href may
+        name (None: any key, for the server's own use)."""
         media_type = media_type.split(";", 1)[0].strip().lower()
         if media_type in CWL_MEDIA_TYPES:
             return PackageSource(_text(body, "the request body"), workflow_id=workflow_id)
@@ -66,13 +74,15 @@ class PackageReader:
                 "the application package has no 'executionUnit': it must hold the CWL "
                 "inline ({'value': ..., 'mediaType': ...}) or link to it ({'href': ...})"
             )
-        source = self._unit(_one_unit(document["executionUnit"]), workflow_id)
+        source = self._unit(_one_unit(document["executionUnit"]), workflow_id, workspace)
         return replace(source, declared_id=_declared_id(document.get("processDescription")))
 
-    def _unit(self, unit: Mapping[str, Any], workflow_id: str | None) -> PackageSource:
+    def _unit(
+        self, unit: Mapping[str, Any], workflow_id: str | None, workspace: str | None
+    ) -> PackageSource:
         if "href" in unit:
             _check_unit_type(unit.get("type"), "type")
-            return self._linked(unit["href"], workflow_id)
+            return self._linked(unit["href"], workflow_id, workspace)
         if "value" in unit:
             _check_unit_type(unit.get("mediaType"), "mediaType")
             value = unit["value"]
@@ -93,7 +103,7 @@ class PackageReader:
             "executionUnit must be a link ({'href': ...}) or a qualified value ({'value': ...})"
         )
 
-    def _linked(self, href: Any, workflow_id: str | None) -> PackageSource:
+    def _linked(self, href: Any, workflow_id: str | None, workspace: str | None) -> PackageSource:
         if not isinstance(href, str) or not href.strip():
             raise InvalidRequest("executionUnit 'href' must be a URL")
         url = urlparse(href)
@@ -109,7 +119,10 @@ class PackageReader:
                 f"'{workflow_id}'"
             )
         location = url._replace(fragment="").geturl()
-        data = self._fetch_s3(location, url) if url.scheme == "s3" else self._fetch_http(location)
+        if url.scheme == "s3":
+            data = self._fetch_s3(location, url, workspace)
+        else:
+            data = self._fetch_http(location)
         name = unquote(url.path.rstrip("/").rsplit("/", 1)[-1]) or INLINE_NAME
         return PackageSource(_text(data, f"'{location}'"), name, fragment or workflow_id, href)
 
@@ -129,12 +142,18 @@ class PackageReader:
             raise InvalidPackage(f"the package '{location}' is larger than 10 MiB")
         return data
 
-    def _fetch_s3(self, location: str, url: Any) -> bytes:
+    def _fetch_s3(self, location: str, url: Any, workspace: str | None) -> bytes:
         bucket, key = url.netloc, unquote(url.path.lstrip("/"))
         if bucket != self.objects.bucket:
             raise InvalidRequest(
                 f"executionUnit href '{location}': only packages in this server's bucket "
                 f"(s3://{self.objects.bucket}/...) can be read"
+            )
+        # The same rule as for s3:// inputs: a workspace reads its own prefix only.
+        if workspace is not None and not key.startswith(f"{workspace}/"):
+            raise InvalidRequest(
+                f"executionUnit href '{location}': lies outside workspace '{workspace}' in "
+                f"the bucket (s3://{bucket}/{workspace}/...)"
             )
         try:
             return self.objects.get_bytes(key)
