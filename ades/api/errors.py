@@ -64,6 +64,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NotAuthenticated: (401, OGC1 + "unauthorized"),
     errors.NotAllowed: (403, OGC1 + "forbidden"),
     errors.TooManyJobs: (429, OGC1 + "too-many-jobs"),
+    # The server's problem, not the client's: its OpenID Connect issuer cannot be reached.
+    errors.IssuerUnavailable: (503, OGC1 + "service-unavailable"),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.

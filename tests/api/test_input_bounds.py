@@ -39,7 +39,7 @@ def test_an_alias_bomb_package_is_400(live):
 
 def test_an_alias_bomb_linked_from_an_application_package_is_400(live):
     objects = live.server.services.objects
-    key = f"packages/{unique('bomb')}.cwl"
+    key = f"lab/packages/{unique('bomb')}.cwl"
     objects.put_bytes((package("greet", unique("greet")) + bomb()).encode(), key)
     body = {"executionUnit": {"href": objects.uri(key), "type": "application/cwl+yaml"}}
     r = deploy(live, body, "application/ogcapppkg+json")
@@ -55,7 +55,7 @@ def test_a_package_nested_too_deep_is_400(live):
 
 def test_a_package_larger_than_the_cap_in_s3_is_400_unread(live):
     objects = live.server.services.objects
-    key = f"packages/{unique('huge')}.cwl"
+    key = f"lab/packages/{unique('huge')}.cwl"
     objects.put_bytes(b"#" * (MAX_PACKAGE_BYTES + 1), key)
     body = {"executionUnit": {"href": objects.uri(key)}}
     r = deploy(live, body, "application/ogcapppkg+json")
