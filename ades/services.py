@@ -36,6 +36,7 @@ from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
+from ades.redact import install as install_redaction
 from ades.settings import Settings
 from ades.staging.downloads import DownloadLinks
 from ades.staging.stac_results import StacResults
@@ -121,6 +122,8 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     server takes back at once the jobs it left running."""
     check_executor(settings)
     check_auth(settings)
+    # Before anything logs: no record of this process carries a secret of its settings.
+    install_redaction(settings)
     engine = make_engine(settings.database)
     # First, so that a wrong runner stops the start before anything started. Calrissian
     # labels its pods with the job's workspace.
