@@ -30,7 +30,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(ades_[0-9a-f]{16}_)[A-Za-z0-9_-]{20,}"), rf"\g<1>{MASK}"),
     # A JWT: three base64url parts, the first two JSON objects ("eyJ" is '{"').
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), MASK),
-    (re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+"), rf"\g<1>{MASK}"),
+    # A bearer token of any kind (RFC 6750's token characters).
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]{8,}=*"), rf"\g<1>{MASK}"),
     # The signatures of presigned S3 URLs and of the server's signed download links.
     (re.compile(r"(?i)([?&](?:x-amz-signature|signature|x-amz-security-token)=)[^&\s\"'#]+"),
      rf"\g<1>{MASK}"),
