@@ -54,7 +54,8 @@ def security_map(
         signer.verify(path, request.query_params.get("expires"), signature)
         workspace = request.scope.get("path_params", {}).get("workspace", "")
         # The signature covers the path, so the link opens this workspace's file only.
-        return {"sub": "a signed link", "principal": Principal("a signed link", frozenset({workspace}))}
+        link = Principal("a signed link", frozenset({workspace}))
+        return {"sub": link.name, "principal": link}
 
     class BoundSignedUrl(AbstractSecurityHandler):
         def get_fn(self, security_scheme: dict, required_scopes: list[str]) -> Any:
