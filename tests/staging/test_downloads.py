@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from ades.app import create_app
-from ades.settings import Settings
 from ades.errors import NotAuthenticated
+from ades.settings import Settings
 from ades.staging.downloads import DownloadLinks, JobFiles, LinkSigner
 
 FILES = JobFiles("ws/jobs/j", "http://host/ws/ogc-api/jobs/j/download")
