@@ -124,8 +124,7 @@ def redact_record(record: logging.LogRecord) -> None:
     """Redact a record in place. Its arguments stay arguments (uvicorn's access log reads
     them one by one), each string among them redacted; an exception's text is formatted
     now, redacted, so that a formatter prints that text."""
-    if isinstance(record.msg, str):
-        record.msg = redact(record.msg)
+    record.msg = _redacted_arg(record.msg)  # an exception logged as it is, too
     if isinstance(record.args, tuple):
         record.args = tuple(_redacted_arg(a) for a in record.args)
     elif isinstance(record.args, dict):

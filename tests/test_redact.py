@@ -64,6 +64,7 @@ def test_every_log_record_is_redacted_once_installed(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.INFO)
     log.info("S3 said %s with %r", "no: leak-canary-s3-in-logs", {"t": "leak-canary-admin"})
     log.info("bearer %(token)s", {"token": TOKEN})
+    log.error(RuntimeError("an exception as the message: leak-canary-admin"))
     try:
         raise RuntimeError("could not sign with leak-canary-s3-in-logs")
     except RuntimeError:

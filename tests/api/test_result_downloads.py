@@ -5,7 +5,7 @@ when it is not, and never an object outside the job."""
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -178,6 +178,16 @@ def test_an_expired_signed_link_is_a_401_saying_when_it_expired(secured):
     r = requests.get(secured.live.url(route) + "?" + past, timeout=10)
     assert r.status_code == 401, r.text
     assert "the download link expired at 2001-09-09T01:46:40Z" in r.json()["detail"]
+
+
+def test_the_signature_covers_the_path_as_the_server_decodes_it(secured):
+    job_id, _ = _signed_job(secured, "encoded")
+    signer = secured.live.server.services.links.signer
+    route = f"/demo/ogc-api/jobs/{job_id}/download/out put/%41 ü.txt"
+    r = requests.get(secured.live.url(quote(route)) + "?" + signer.query(route), timeout=10)
+    # Past the security layer: the route itself answers that there is no such file.
+    assert r.status_code == 404, r.text
+    assert "has no result file 'out put/%41 ü.txt'" in r.json()["detail"]
 
 
 def test_a_signed_link_opens_nothing_but_its_own_path(secured):
