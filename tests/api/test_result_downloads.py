@@ -222,3 +222,21 @@ def test_the_contract_offers_the_signature_on_the_download_route_only(secured):
         if isinstance(op, dict) and op is not download and "operationId" in op
     ]
     assert all(s is None or s == [] for s in others)
+
+
+def test_under_auth_a_streamed_signed_link_honours_range(seaweedfs, tmp_path):
+    from ades.auth.tokens import TokenStore
+
+    settings = dataclasses.replace(
+        server_settings(tmp_path, seaweedfs), result_downloads="stream", auth="token",
+        allow_uncontained=True,
+    )
+    with serve(settings) as server:
+        token = TokenStore(server.server.services.database).create("demo")[1]
+        server.http.headers["Authorization"] = f"Bearer {token}"
+        _, href = _file_job(server, "streamed under auth")
+        assert "signature=" in href
+        whole = requests.get(href, timeout=10)
+        assert (whole.status_code, whole.content) == (200, b"streamed under auth")
+        part = requests.get(href, headers={"Range": "bytes=0-7"}, timeout=10)
+        assert (part.status_code, part.content) == (206, b"streamed")
