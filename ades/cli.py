@@ -222,6 +222,12 @@ def banner(settings: Settings, server: Server) -> str:
     lines = [f"ADES serving workspaces {', '.join(workspaces)} (list: {base}/)"]
     lines += [f"  {base}/{ws}/ogc-api/   {base}/{ws}/wps3/" for ws in workspaces]
     lines.append(f"  API docs: {base}/ui/")
+    auth = {
+        "none": "none (anyone who reaches the port)",
+        "token": "API tokens (ades token create --workspace W)",
+        "oidc": f"OpenID Connect access tokens of {settings.oidc_issuer}",
+    }
+    lines.append(f"  Authentication: {auth.get(settings.auth_mode, settings.auth_mode)}")
     if settings.s3_endpoint:
         lines.append(f"  S3: {objects.endpoint} bucket={objects.bucket}")
     else:

@@ -22,7 +22,7 @@ from ades.errors import (
     NoSuchWorkspace,
 )
 from ades.model import Process
-from ades.packages.checks import best_practice_warnings, check_runnable
+from ades.packages.checks import best_practice_warnings, check_locations, check_runnable
 from ades.packages.load import DEFAULT_VERSION, load_package, load_process
 from ades.packages.source import PackageReader, PackageSource
 from ades.workspaces import Workspaces
@@ -100,7 +100,7 @@ class ProcessRegistry:
         follows the Best Practice."""
         installed = self._workspace(workspace)
         store = self._store()
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id in installed:
             raise DuplicatedProcess(process.id, workspace)
@@ -117,7 +117,7 @@ class ProcessRegistry:
     ) -> Deployment:
         """Replace a deployed process with a new package of the same process id."""
         current = self._mutable_id(workspace, process_id)
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id != current:
             raise InvalidRequest(
@@ -182,6 +182,7 @@ class ProcessRegistry:
                 f"'.', '_' and '-' (at most 200), starting with a letter or digit"
             )
         check_runnable(loaded.tool, self.container_engine)
+        check_locations(loaded.tool)
         warnings = best_practice_warnings(loaded.tool, process)
         if warnings and self.workspaces.policy(workspace).best_practice == "error":
             raise InvalidPackage(
