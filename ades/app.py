@@ -107,7 +107,7 @@ def create_app(settings: Settings) -> Server:
         mounted_spec(spec),
         resolver=resolver,
         validator_map=VALIDATORS,
-        security_map=security_map(services.authenticator),
+        security_map=security_map(services.authenticator, services.links.signer),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)

@@ -37,8 +37,9 @@ from ades.objectstore.s3 import S3ObjectStore
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.packages.registry import ProcessRegistry
 from ades.packages.source import PackageReader
+from ades.redact import install as install_redaction
 from ades.settings import Settings
-from ades.staging.downloads import DownloadLinks
+from ades.staging.downloads import DownloadLinks, LinkSigner
 from ades.staging.stac_results import StacResults
 from ades.staging.stage_in import StageIn
 from ades.staging.workspace_data import upload_workspace_data
@@ -124,6 +125,8 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     server takes back at once the jobs it left running."""
     check_executor(settings)
     check_auth(settings)
+    # Before anything logs: no record of this process carries a secret of its settings.
+    install_redaction(settings)
     # Where hrefs users give may lead: one policy for the deploy, stage-in and callbacks.
     # A wrong ADES_FETCH_ALLOW stops the start here.
     fetch_policy = FetchPolicy.from_settings(settings)
@@ -134,7 +137,10 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
         settings, workspace_of=lambda job_id: JobStore(engine).get_by_id(job_id).workspace
     )
     DownloadLinks.check(
-        settings.s3_public_url, settings.presign_expires, settings.result_downloads
+        settings.s3_public_url,
+        settings.presign_expires,
+        settings.result_downloads,
+        settings.auth_mode,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Callable[[], Any]] = [engine.dispose]
@@ -244,7 +250,14 @@ def _build(
     # A job that ends frees a running slot: a job waiting on max_running takes it.
     store.listeners.append(jobs.job_changed)
     links = DownloadLinks(
-        objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
+        objects,
+        settings.s3_public_url,
+        settings.presign_expires,
+        settings.streams_downloads,
+        # With authentication on, the download route's links carry the server's signature.
+        signer=LinkSigner(settings.s3_secret_key, settings.presign_expires)
+        if settings.auth_mode != "none"
+        else None,
     )
     # Jobs a previous run of this process left queued run now; ones it left running are
     # taken back. Then, every third of a lease, renew ours and take back the lost ones.

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from ades import errors
 from ades.model import FailureCategory
+from ades.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,8 @@ def problem(
 ) -> ConnexionResponse:
     """An RFC 7807 body. Served as application/json unless the client asks for
     application/problem+json: OGC clients (the CITE suite among them) expect the former."""
-    body = {"type": type_uri, "title": title, "status": status, "detail": detail}
+    # A detail may quote what a client or a service said: never a secret of the server.
+    body = {"type": type_uri, "title": title, "status": status, "detail": redact(detail)}
     accept = request.headers.get("accept", "") if request is not None else ""
     content_type = PROBLEM_JSON if PROBLEM_JSON in accept else "application/json"
     return ConnexionResponse(

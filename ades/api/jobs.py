@@ -202,10 +202,17 @@ def get_result(
     return Response(body, 200, content_type=media_type)
 
 
-def download(workspace: str, root: str, jobId: str, path: str) -> Response:  # noqa: N803
+def download(
+    workspace: str,
+    root: str,
+    jobId: str,  # noqa: N803
+    path: str,
+    expires: int | None = None,
+) -> Response:
     """One result file of a successful job, by its path under the job: a redirect to a URL
     of the object made now, or the object streamed (with ``Range`` honoured). Only the
-    job's own objects are reachable."""
+    job's own objects are reachable. ``expires`` belongs to a signed link, which the
+    security layer checked already."""
     urls = workspace_urls(workspace, root)
     ades = services()
     job = ades.jobs.results(workspace, jobId)
@@ -273,7 +280,7 @@ def _result_urls(urls: Urls, job: Job) -> ResultUrls:
 
 
 def _files(urls: Urls, job: Job) -> JobFiles:
-    return JobFiles(results_prefix(job), urls("jobs", job.id, "download"))
+    return JobFiles(results_prefix(job), urls("jobs", job.id, "download"), services().links.signer)
 
 
 def _download(urls: Urls, job: Job) -> Download:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ades.db.schema import aware, job_logs
 from ades.model import LogEntry, LogLevel, utcnow
+from ades.redact import redact
 
 # The largest id an SQL BIGINT (and SQLite's INTEGER) holds.
 _LARGEST_ID = 2**63 - 1
@@ -26,7 +27,7 @@ class LogStore:
     def add_many(self, job_id: str, entries: Iterable[tuple[LogLevel, str]]) -> None:
         now = utcnow()
         rows = [
-            {"job_id": job_id, "level": int(level), "time": now, "message": message}
+            {"job_id": job_id, "level": int(level), "time": now, "message": redact(message)}
             for level, message in entries
         ]
         if rows:

@@ -44,7 +44,7 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 # their source, so the job's log holds only what concerns the user's package.
 _CWLTOOL_MAIN = """\
 import os, signal, sys, threading, time
-def _watch(server=int(os.environ.pop("ADES_SERVER_PID"))):
+def _watch(server=int(sys.argv.pop(1))):
     while os.getppid() == server:
         time.sleep(0.5)
     os.killpg(0, signal.SIGKILL)
@@ -129,7 +129,12 @@ class CwltoolRunner(CwlRunner):
             # Tools run `python3` and friends from the server's environment; inside a
             # container the host's PATH would be wrong, so only without one.
             flags += ["--preserve-environment", "PATH"]
-        return [sys.executable, "-c", _CWLTOOL_MAIN, *flags, target, str(workdir / "job.json")]
+        # The first argument, the server's pid, is the watchdog's: taken off before cwltool
+        # reads its own.
+        return [
+            sys.executable, "-c", _CWLTOOL_MAIN, str(os.getpid()),
+            *flags, target, str(workdir / "job.json"),
+        ]  # fmt: skip
 
     def run(
         self,
@@ -161,7 +166,7 @@ class CwltoolRunner(CwlRunner):
                 run.process = subprocess.Popen(
                     command,
                     cwd=workdir,
-                    env=_child_env(),
+                    env=_child_env(workdir, self.container_engine),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -222,17 +227,48 @@ def _dismissed() -> RunOutcome:
     return RunOutcome(ok=False, cancelled=True, message="dismissed")
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["ADES_SERVER_PID"] = str(os.getpid())
+# What cwltool gets of the server's environment: what Python, node and the container
+# engines' clients need, and nothing of the server's configuration (ADES_*, AWS_*, a
+# database password): a package can read the environment of the cwltool that runs it.
+_PASSED = (
+    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH",
+    # Fetching $schemas over HTTPS, through the machine's proxy if it has one.
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+)  # fmt: skip
+# With a container engine, what its client needs to find its daemon, storage and image
+# cache (under HOME too, which it keeps): the tools, in their containers, see none of it.
+_ENGINE_PASSED = ("XDG_RUNTIME_DIR",)
+_ENGINE_PREFIXES = ("DOCKER_", "CONTAINER_", "CONTAINERS_", "SINGULARITY", "APPTAINER",
+                    "CWL_SINGULARITY_")  # fmt: skip
+
+
+def _child_env(workdir: Path, container_engine: str = "none") -> dict[str, str]:
+    """The environment of one cwltool run. cwltool hands its tools only HOME (their output
+    dir), TMPDIR and, without a container, PATH (``--preserve-environment PATH``); without
+    a container a tool could still read cwltool's own environment in /proc, so that holds
+    only what is listed above."""
+    server = os.environ
+    env = {name: server[name] for name in _PASSED if name in server}
     env["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])]
+        [str(Path(sys.executable).parent), *filter(None, [server.get("PATH")])]
     )
+    env.setdefault("LANG", "C.UTF-8")
+    env["TMPDIR"] = str(workdir / "tmp")
+    if container_engine == "none":
+        env["HOME"] = str(workdir)
+    else:
+        env["HOME"] = server.get("HOME", str(workdir))
+        env.update(
+            (name, value)
+            for name, value in server.items()
+            if name in _ENGINE_PASSED or name.startswith(_ENGINE_PREFIXES)
+        )
     # The child imports ades (for the hint filter) from the workdir, where a server started
     # from a source checkout without installing would not find it. cwltool passes tools
     # no PYTHONPATH, so theirs stays untouched.
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(ades.__file__).resolve().parents[1]), *filter(None, [env.get("PYTHONPATH")])]
+        [str(Path(ades.__file__).resolve().parents[1]), *filter(None, [server.get("PYTHONPATH")])]
     )
     return env
 

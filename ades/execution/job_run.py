@@ -27,6 +27,7 @@ from ades.jobs.events import JobEvents
 from ades.jobs.service import Processes, results_prefix
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
+from ades.redact import redact
 from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
 from ades.staging.stage_out import StageOutError, as_references, stage_out
 
@@ -300,6 +301,9 @@ class JobRun:
     def _fail(self, job_id: str, message: str, failure: dict[str, Any]) -> None:
         if self.store.get_by_id(job_id).status is not JobStatus.RUNNING:
             return  # stopped or dismissed meanwhile: that is how it ended
+        # What a tool printed and what S3 answered go into the job document, which the
+        # workspace's users read: never with a secret of the server in it.
+        message, failure = redact(message), redact.deep(failure)
         # Logged first, for the same reason as success.
         where = f" in step '{failure['step']}'" if failure.get("step") else ""
         self.logs.add(

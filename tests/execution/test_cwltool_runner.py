@@ -263,3 +263,50 @@ def test_schemas_are_read_only_for_a_package_that_declares_formats(tmp_path: Pat
     )
     # A subclass of the declared format matches only through the ontology in $schemas.
     assert "--skip-schemas" not in CwltoolRunner().command(formats, None, tmp_path)
+
+
+CANARIES = {
+    "ADES_S3_SECRET_KEY": "leak-canary-s3-secret",
+    "ADES_ADMIN_TOKEN": "leak-canary-admin-token",
+    "ADES_DATABASE_URL": "postgresql://ades:leak-canary-db-password@db/ades",
+    "AWS_SECRET_ACCESS_KEY": "leak-canary-aws-secret",
+    "AWS_ACCESS_KEY_ID": "leak-canary-aws-key",
+}
+
+
+def test_a_tool_sees_nothing_of_the_servers_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in CANARIES.items():
+        monkeypatch.setenv(name, value)
+    outcome = CwltoolRunner().run("env", DATA / "environment.cwl", None, {}, tmp_path)
+    assert outcome.ok, outcome.message
+    printed = Path(outcome.outputs["environment"]["path"]).read_text()
+    own, parent = printed.split("--- parent", 1)
+    names = [line.split("=", 1)[0] for line in printed.splitlines() if "=" in line]
+    assert "leak-canary" not in printed
+    assert not [n for n in names if n.startswith(("ADES_", "AWS_"))], names
+    # The tool's own: what CWL says a tool gets, and the PATH to the server's python3.
+    own_names = {line.split("=", 1)[0] for line in own.splitlines() if "=" in line}
+    assert {"HOME", "TMPDIR", "PATH"} <= own_names
+    # cwltool's: a working environment, made for the run, not the server's.
+    assert f"HOME={tmp_path}\n" in parent and f"TMPDIR={tmp_path / 'tmp'}\n" in parent
+
+
+def test_a_container_engines_client_keeps_its_settings_and_nothing_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ades.execution.cwltool_runner import _child_env
+
+    for name, value in CANARIES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/docker.sock")
+    monkeypatch.setenv("HOME", "/home/ades")
+    docker = _child_env(tmp_path, "docker")
+    assert docker["DOCKER_HOST"] == "unix:///run/docker.sock"
+    assert docker["HOME"] == "/home/ades"  # registry logins and image storage live there
+    none = _child_env(tmp_path, "none")
+    assert "DOCKER_HOST" not in none and none["HOME"] == str(tmp_path)
+    for env in (docker, none):
+        assert not [n for n in env if n.startswith(("ADES_", "AWS_"))]
+        assert "leak-canary" not in repr(env)

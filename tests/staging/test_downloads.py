@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from ades.app import create_app
+from ades.errors import NotAuthenticated
 from ades.settings import Settings
-from ades.staging.downloads import DownloadLinks, JobFiles
+from ades.staging.downloads import DownloadLinks, JobFiles, LinkSigner
 
 FILES = JobFiles("ws/jobs/j", "http://host/ws/ogc-api/jobs/j/download")
 
@@ -101,3 +102,58 @@ def test_the_server_refuses_such_a_setting_before_starting_anything(tmp_path, se
 )
 def test_how_the_route_serves_files_by_default(settings, streams):
     assert Settings(**settings).streams_downloads is streams
+
+
+def test_signed_links_open_their_own_path_until_they_expire():
+    signer = LinkSigner("the-s3-secret", expires=600)
+    files = JobFiles("ws/jobs/j", "http://host/ws/ogc-api/jobs/j/download", signer)
+    url = files.url("ws/jobs/j/out/a b.tif")
+    assert url.startswith("http://host/ws/ogc-api/jobs/j/download/out/a%20b.tif?expires=")
+    query = dict(parse_qs(urlparse(url).query))
+    expires, signature = query["expires"][0], query["signature"][0]
+    path = "/ws/ogc-api/jobs/j/download/out/a b.tif"  # as the server sees it: decoded
+    signer.verify(path, expires, signature)
+    # Every replica with the same S3 secret agrees; another secret does not.
+    LinkSigner("the-s3-secret", expires=1).verify(path, expires, signature)
+    with pytest.raises(NotAuthenticated, match="signature does not match"):
+        LinkSigner("another-secret", expires=600).verify(path, expires, signature)
+    for other in (path.replace("/ws/", "/other/"), path + "x", path.replace("ogc-api", "wps3")):
+        with pytest.raises(NotAuthenticated, match="signature does not match"):
+            signer.verify(other, expires, signature)
+    with pytest.raises(NotAuthenticated, match="signature does not match"):
+        signer.verify(path, str(int(expires) + 1), signature)
+    with pytest.raises(NotAuthenticated, match="expired at"):
+        signer.verify(path, expires, signature, now=int(expires))
+    with pytest.raises(NotAuthenticated, match="'expires' is None"):
+        signer.verify(path, None, signature)
+    assert abs(int(expires) - (time.time() + 600)) < 300
+
+
+def test_a_public_bucket_url_is_refused_with_auth(object_store):
+    with pytest.raises(ValueError, match=r"ADES_S3_PUBLIC_URL='https://data.example' with "
+                                         r"ADES_AUTH=token: a public bucket"):
+        DownloadLinks.check("https://data.example", 600, auth="token")
+    with pytest.raises(ValueError, match="ADES_S3_PUBLIC_URL"):
+        DownloadLinks(object_store, "https://data.example", signer=LinkSigner("s", 600))
+    DownloadLinks.check("https://data.example", 600, auth="none")
+
+
+def test_the_server_refuses_a_public_bucket_url_with_auth_before_starting(tmp_path):
+    settings = Settings(
+        data_dir=tmp_path / "data", s3_public_url="https://data.example", auth="oidc",
+        oidc_issuer="https://id.example", oidc_audience="ades", allow_uncontained=True,
+    )
+    with pytest.raises(ValueError, match="ADES_S3_PUBLIC_URL=.* with ADES_AUTH=oidc"):
+        create_app(settings)
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_bucket_refuses_anonymous_reads(object_store):
+    # Results reach plain HTTP clients through presigned or signed URLs only.
+    object_store.put_bytes(b"bytes of a result", "ws/jobs/j/out/private.txt", "text/plain")
+    plain = f"{object_store.endpoint}/{object_store.bucket}/ws/jobs/j/out/private.txt"
+    r = requests.get(plain, timeout=10)
+    assert r.status_code == 403, r.text
+    assert b"bytes of a result" not in r.content and b"AccessDenied" in r.content
+    listing = requests.get(f"{object_store.endpoint}/{object_store.bucket}", timeout=10)
+    assert listing.status_code == 403 and b"private.txt" not in listing.content

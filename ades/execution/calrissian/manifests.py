@@ -202,6 +202,10 @@ def job(spec: RunSpec) -> dict[str, Any]:
         volumes.append({"name": "run", "configMap": {"name": spec.name}})
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        # Kubernetes would add <SERVICE>_SERVICE_HOST/_PORT variables of every Service of the
+        # namespace (the server's own among them, ADES_…): Calrissian needs none, and its
+        # environment is all it is given, no secret of the server's.
+        "enableServiceLinks": False,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": spec.run_as_user,

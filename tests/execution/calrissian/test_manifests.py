@@ -147,3 +147,14 @@ def test_job_names_are_dns_labels_short_enough_for_pod_names(job_id: str) -> Non
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
     assert len(name) <= 52
     validate(manifests.job(spec_for(SHARED_DATA / "fail.cwl", None, name=name, job_id=job_id)))
+
+
+def test_the_calrissian_pod_gets_no_environment_of_the_server() -> None:
+    # The tool pods are Calrissian's: they get what cwltool gives a tool (HOME, TMPDIR and
+    # the package's EnvVarRequirement), made from this pod's environment, which is this.
+    pod = manifests.job(spec_for(SHARED_DATA / "greet.cwl", "#main"))["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert [e["name"] for e in container["env"]] == ["CALRISSIAN_POD_NAME", "HOME"]
+    assert "envFrom" not in container
+    assert pod["enableServiceLinks"] is False
+    validate(manifests.job(spec_for(SHARED_DATA / "greet.cwl", "#main")))
