@@ -57,7 +57,14 @@ def test_the_secrets_of_settings_include_passwords_in_urls() -> None:
     assert secrets_of(Settings(database_url="not a url")) == ["ades-secret", ""]
 
 
-def test_every_log_record_is_redacted_once_installed(caplog: pytest.LogCaptureFixture) -> None:
+def test_every_log_record_is_redacted_once_installed(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A live server of an earlier test configured uvicorn's loggers (no propagation,
+    # level warning).
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "propagate", True)
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
     install(Settings(s3_secret_key="leak-canary-s3-in-logs", admin_token="leak-canary-admin"))
     install(Settings())  # again: the records are not redacted twice over, nothing breaks
     log = logging.getLogger("ades.tests.anything")
