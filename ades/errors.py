@@ -141,6 +141,14 @@ class NotAuthenticated(AdesError):
             }
 
 
+class IssuerUnavailable(AdesError):
+    """ADES_AUTH=oidc and the issuer's signing keys cannot be fetched (its discovery
+    document or JWKS is unreachable or unusable): the token may be fine, the server cannot
+    tell. The message names the URL and what failed."""
+
+    headers = {"Retry-After": "30"}
+
+
 class NotAllowed(AdesError):
     """Valid credentials that do not cover the workspace asked for."""
 

@@ -63,6 +63,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     # OGC API - Processes names no exception for these; the URIs follow its pattern.
     errors.NotAuthenticated: (401, OGC1 + "unauthorized"),
     errors.NotAllowed: (403, OGC1 + "forbidden"),
+    # The server's problem, not the client's: its OpenID Connect issuer cannot be reached.
+    errors.IssuerUnavailable: (503, OGC1 + "service-unavailable"),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.

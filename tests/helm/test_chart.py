@@ -24,9 +24,6 @@ VALUE_SETS = sorted(p.stem for p in (CHART / "ci").glob("*.yaml"))
 # schemas kubernetes-validate ships.
 KUBE_VERSIONS = ["1.29.0", f"{kubernetes_validate.latest_version()}.0"]
 NAMESPACE = "ades-ns"
-# The OIDC settings the chart passes from their Secret reference: the server reads them once
-# authentication lands (issue 10); allowed here until ades/settings.py has them.
-ELSEWHERE = {"ADES_OIDC_ISSUER", "ADES_OIDC_CLIENT_ID"}
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +136,6 @@ def test_celery_workers_take_their_secrets_and_scale_with_an_hpa(chart):
     assert env["ADES_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "ades-database"
     assert env["ADES_S3_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "ades-s3",
                                                                        "key": "secret-key"}
-    assert env["ADES_OIDC_ISSUER"]["valueFrom"]["secretKeyRef"] == {"name": "ades-oidc",
-                                                                     "key": "issuer"}
     assert env["ADES_METRICS_PORT"]["value"] == "9100"
     hpa = one(objects, "HorizontalPodAutoscaler", "ades-worker")
     assert hpa["spec"]["scaleTargetRef"]["name"] == "ades-worker"
@@ -149,6 +144,44 @@ def test_celery_workers_take_their_secrets_and_scale_with_an_hpa(chart):
     config = one(objects, "ConfigMap", "ades")["data"]
     assert not {"ADES_DATABASE_URL", "ADES_BROKER_URL", "ADES_S3_SECRET_KEY"} & set(config)
     assert config["ADES_JOB_LEASE"] == "60"
+
+
+def test_oidc_settings_are_in_the_config_and_the_admin_token_reaches_the_api_only(chart):
+    objects = render(chart, values_of("postgres-celery-redis"))
+    config = one(objects, "ConfigMap", "ades")["data"]
+    assert {k: v for k, v in config.items() if "AUTH" in k or "OIDC" in k or "UNCONT" in k} == {
+        "ADES_AUTH": "oidc",
+        "ADES_ALLOW_UNCONTAINED": "true",
+        "ADES_OIDC_ISSUER": "https://id.example.org/realms/eo",
+        "ADES_OIDC_AUDIENCE": "ades",
+        "ADES_OIDC_WORKSPACE_CLAIM": "workspaces",
+    }
+    api = one(objects, "Deployment", "ades-api")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(api)["ADES_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "ades-admin", "key": "admin-token"}
+    worker = one(objects, "Deployment", "ades-worker")["spec"]["template"]["spec"]
+    job = one(objects, "Job", "ades-db-upgrade")["spec"]["template"]["spec"]
+    for pod in (worker, job):
+        assert "ADES_ADMIN_TOKEN" not in env_of(pod["containers"][0])
+    # The issuer's keys are fetched from its discovery document unless said.
+    with_url = {**values_of("postgres-celery-redis")}
+    with_url["auth"] = {**with_url["auth"], "oidc": {**with_url["auth"]["oidc"],
+                                                     "jwksUrl": "https://id.example.org/k"}}
+    config = one(render(chart, with_url), "ConfigMap", "ades")["data"]
+    assert config["ADES_OIDC_JWKS_URL"] == "https://id.example.org/k"
+
+
+def test_every_release_says_its_auth_mode(chart):
+    """The pods listen on 0.0.0.0, where the server refuses to start without ADES_AUTH."""
+    assert one(render(chart, {}), "ConfigMap", "ades")["data"]["ADES_AUTH"] == "none"
+    objects = render(chart, values_of("calrissian"))
+    config = one(objects, "ConfigMap", "ades")["data"]
+    assert config["ADES_AUTH"] == "token"
+    assert "ADES_ALLOW_UNCONTAINED" not in config  # tools run in pods of their own
+    assert not [k for k in config if k.startswith("ADES_OIDC_")]
+    api = one(objects, "Deployment", "ades-api")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(api)["ADES_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "ades-admin", "key": "token"}
 
 
 def test_an_external_database_is_migrated_by_a_hook_before_install_and_upgrade(chart):
@@ -229,7 +262,7 @@ def test_every_container_runs_as_non_root_on_a_read_only_root(chart, value_set):
 
 @pytest.mark.parametrize("value_set", VALUE_SETS)
 def test_the_chart_sets_only_settings_the_server_reads(chart, value_set):
-    known = {f"ADES_{f.name.upper()}" for f in fields(Settings)} | ELSEWHERE
+    known = {f"ADES_{f.name.upper()}" for f in fields(Settings)}
     objects = render(chart, values_of(value_set))
     names = set(one(objects, "ConfigMap", "ades")["data"])
     for _, container in containers(objects):
@@ -247,6 +280,8 @@ def test_the_chart_sets_only_settings_the_server_reads(chart, value_set):
         ({"replicas": 3}, "additional properties 'replicas' not allowed"),
         ({"extraSettings": {"SYNC_TIMEOUT": "5"}}, "invalid propertyName 'SYNC_TIMEOUT'"),
         ({"s3": {"endpoint": "s3.example.org"}}, "at '/s3/endpoint'"),
+        ({"auth": {"mode": "jwt"}}, "at '/auth/mode': value must be one of"),
+        ({"auth": {"oidc": {"issuer": "id.example.org"}}}, "at '/auth/oidc/issuer'"),
     ],
 )
 def test_the_values_schema_refuses_a_bad_value_naming_it(chart, values, at):
@@ -268,7 +303,10 @@ def test_the_values_schema_refuses_a_bad_value_naming_it(chart, values, at):
           "database": {"existingSecret": "d"}}, "executor: celery needs s3.endpoint"),
         ({"api": {"replicas": 2}}, "api.replicas: 2 needs database.existingSecret and s3.endpoint"),
         ({"s3": {"endpoint": "https://s3.example.org"}}, "s3.existingSecret must name"),
-        ({"oidc": {"env": {"ADES_OIDC_ISSUER": "issuer"}}}, "oidc.existingSecret must name"),
+        ({"auth": {"mode": "oidc", "oidc": {"issuer": "https://id.example.org"}}},
+         "auth.mode: oidc needs auth.oidc.issuer and auth.oidc.audience"),
+        ({"auth": {"mode": "token"}},
+         "auth.mode: token with cwlRunner: cwltool runs every package without a container"),
         ({"worker": {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}},
          "minReplicas is greater than"),
     ],

@@ -82,13 +82,6 @@ app.kubernetes.io/component: {{ index . 1 }}
   valueFrom:
     secretKeyRef: {name: {{ . | quote }}, key: {{ $.Values.s3.secretKeyKey | quote }}}
 {{- end }}
-{{- if .Values.oidc.existingSecret }}
-{{- range $variable, $key := .Values.oidc.env }}
-- name: {{ $variable }}
-  valueFrom:
-    secretKeyRef: {name: {{ $.Values.oidc.existingSecret | quote }}, key: {{ $key | quote }}}
-{{- end }}
-{{- end }}
 {{- end }}
 
 {{/* Everything an API or worker container reads besides the ConfigMap. With Calrissian,
@@ -177,8 +170,13 @@ fault and what to set. */}}
 {{- if and $v.s3.endpoint (not $v.s3.existingSecret) }}
 {{- fail "s3.endpoint is set: s3.existingSecret must name the Secret holding its access and secret keys" }}
 {{- end }}
-{{- if and $v.oidc.env (not $v.oidc.existingSecret) }}
-{{- fail "oidc.env is set: oidc.existingSecret must name the Secret its keys are read from" }}
+{{- if eq $v.auth.mode "oidc" }}
+{{- if or (not $v.auth.oidc.issuer) (not $v.auth.oidc.audience) }}
+{{- fail "auth.mode: oidc needs auth.oidc.issuer and auth.oidc.audience: the issuer and the audience every token must name" }}
+{{- end }}
+{{- end }}
+{{- if and (ne $v.auth.mode "none") (ne (include "ades.calrissian" .) "true") (not $v.auth.allowUncontained) }}
+{{- fail (printf "auth.mode: %s with cwlRunner: cwltool runs every package without a container, as the server's own user, able to read its environment and secrets: set auth.allowUncontained: true if every package deployed is trusted, or cwlRunner: calrissian" $v.auth.mode) }}
 {{- end }}
 {{- if gt (int $v.worker.autoscaling.minReplicas) (int $v.worker.autoscaling.maxReplicas) }}
 {{- fail "worker.autoscaling.minReplicas is greater than worker.autoscaling.maxReplicas" }}
