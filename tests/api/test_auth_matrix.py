@@ -209,9 +209,9 @@ SPEC_ROOT = _operations(SPEC["paths"])
 SPEC_SERVER = _operations(SPEC.get(SERVER_PATHS, {}))
 
 
-def _open(operation: dict[str, Any]) -> bool:
-    """Whether the contract lets anyone call it (``security: []``)."""
-    return operation.get("security", SPEC.get("security")) == []
+def _open(operation: dict[str, Any], contract: dict[str, Any] = SPEC) -> bool:
+    """Whether the contract lets anyone call it (``security: []``, or no security at all)."""
+    return operation.get("security", contract.get("security", [])) == []
 
 
 def test_every_operation_has_a_row():
@@ -224,6 +224,14 @@ def test_every_operation_has_a_row():
     assert opened == {("/api", "get")}
     assert {key for key, op in SPEC_SERVER.items() if _open(op)} == {
         ("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get")}
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_the_served_contract_is_the_one_the_matrix_walks(secured, root):
+    served = secured.as_(None).get(f"/demo/{root}/api").json()
+    assert set(_operations(served["paths"])) == set(SPEC_ROOT)
+    for key, operation in _operations(served["paths"]).items():
+        assert _open(operation, served) == _open(SPEC_ROOT[key]), key
 
 
 @pytest.fixture(scope="module")
