@@ -112,6 +112,21 @@ class UnprocessableDefinition(AdesError):
     """A job definition that is JSON but not one the server can take."""
 
 
+class TooManyJobs(AdesError):
+    """A submission beyond the workspace's max_queued jobs waiting to run. ``Retry-After``
+    says when to try again: by then a job may have started or ended."""
+
+    # Seconds a refused client is told to wait.
+    RETRY_AFTER = 30
+
+    def __init__(self, workspace: str, limit: int):
+        self.headers = {"Retry-After": str(self.RETRY_AFTER)}
+        super().__init__(
+            f"workspace '{workspace}' has {limit} jobs queued, its limit (max_queued): "
+            f"try again once some have started"
+        )
+
+
 class NoEstimate(AdesError):
     def __init__(self, job_id: str, process_id: str, workspace: str):
         super().__init__(

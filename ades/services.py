@@ -27,6 +27,7 @@ from ades.execution.job_run import JobRun
 from ades.execution.local import LocalExecutor
 from ades.execution.runner import CwlRunner
 from ades.execution.runners import make_runner
+from ades.fetching import FetchPolicy
 from ades.jobs.callbacks import CallbackSender
 from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
@@ -62,6 +63,8 @@ class Services:
     runner: CwlRunner
     job_run: JobRun
     executor: Executor
+    # Where deploy hrefs, stage-in hrefs and callbacks may lead.
+    fetch_policy: FetchPolicy
     # What turns a bearer token into a principal; None with ADES_AUTH=none.
     authenticator: Authenticator | None = None
     # The S3 this process started, if it started one (no ADES_S3_ENDPOINT).
@@ -121,6 +124,9 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     server takes back at once the jobs it left running."""
     check_executor(settings)
     check_auth(settings)
+    # Where hrefs users give may lead: one policy for the deploy, stage-in and callbacks.
+    # A wrong ADES_FETCH_ALLOW stops the start here.
+    fetch_policy = FetchPolicy.from_settings(settings)
     engine = make_engine(settings.database)
     # First, so that a wrong runner stops the start before anything started. Calrissian
     # labels its pods with the job's workspace.
@@ -136,7 +142,7 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
         # A SQLite file is upgraded; a shared database behind this version stops the start
         # here, before anything is started.
         prepare_database(engine)
-        return _build(settings, runner, runner_id, engine, closers)
+        return _build(settings, runner, runner_id, engine, closers, fetch_policy)
     except BaseException:
         for close in reversed(closers):
             close()
@@ -149,6 +155,7 @@ def _build(
     runner_id: str | None,
     engine: Engine,
     closers: list[Callable[[], Any]],
+    fetch_policy: FetchPolicy,
 ) -> Services:
     endpoint = settings.s3_endpoint
     embedded = None
@@ -177,7 +184,7 @@ def _build(
     processes = ProcessRegistry(
         workspaces,
         ProcessStore(engine),
-        PackageReader(objects),
+        PackageReader(objects, policy=fetch_policy),
         # Under Calrissian, containers run as Kubernetes pods whatever ADES_CONTAINER_ENGINE
         # says: a package that requires one is deployable.
         container_engine="kubernetes"
@@ -196,11 +203,18 @@ def _build(
         attempts=settings.callback_attempts,
         backoff=settings.callback_backoff,
         logs=logs,
+        policy=fetch_policy,
     )
     store.listeners.append(lambda _event, job_id, _status: callbacks.job_changed(job_id))
     closers.append(callbacks.close)
     store.listeners.append(_observe_end(store))
-    stage_in = StageIn(objects, settings.stage_in_concurrency, settings.stage_in_timeout)
+    stage_in = StageIn(
+        objects,
+        settings.stage_in_concurrency,
+        settings.stage_in_timeout,
+        policy=fetch_policy,
+        s3_read=lambda workspace: workspaces.policy(workspace).s3_read,
+    )
     me = runner_id or server_id(settings.data_dir)
     job_run = JobRun(
         store,
@@ -213,6 +227,7 @@ def _build(
         runner_id=me,
         lease=settings.job_lease,
         events=events,
+        max_running=workspaces.max_running,
     )
     executor = make_executor(settings, job_run)
     closers.append(executor.shutdown)
@@ -224,7 +239,10 @@ def _build(
         objects,
         events,
         max_literal_bytes=settings.max_literal_bytes,
+        policy=workspaces.policy,
     )
+    # A job that ends frees a running slot: a job waiting on max_running takes it.
+    store.listeners.append(jobs.job_changed)
     links = DownloadLinks(
         objects, settings.s3_public_url, settings.presign_expires, settings.streams_downloads
     )
@@ -247,6 +265,7 @@ def _build(
         runner,
         job_run,
         executor,
+        fetch_policy,
         make_authenticator(settings, engine),
         embedded,
         readiness=[executor.unready_reason],

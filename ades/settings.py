@@ -114,6 +114,7 @@ class Settings:
     fetch_allow: str = ""
     # s3:// inputs: any bucket the server's credentials can read, not only the workspace's
     # own prefix of the results bucket and the buckets its settings.yaml lists (s3_read).
+    # The embedded default (``fetches_private``) reads any bucket whatever this says.
     s3_read_any: bool = False
     # Per workspace (a workspace's settings.yaml may say otherwise): jobs running at once
     # (more wait queued) and jobs waiting (a submission beyond is refused, 429). 0: no limit.

@@ -4,6 +4,7 @@ defaults. Read once, at start."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import yaml
 from ades.errors import NoSuchWorkspace
 
 SETTINGS_FILE = "settings.yaml"
+# A workspace's name is a URL path segment, an S3 key prefix and a database key: letters,
+# digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters.
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 BEST_PRACTICE_MODES = ("warn", "error")
 
 
@@ -32,17 +36,25 @@ class WorkspacePolicy:
 
 class Workspaces:
     """Each subfolder of ``folder`` (hidden ones aside) is a workspace. A settings file
-    that does not hold stops the construction, with the file named."""
+    that does not hold, or a folder whose name cannot name a workspace, stops the
+    construction, with the file named."""
 
     def __init__(self, folder: Path, defaults: WorkspacePolicy = WorkspacePolicy()):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise FileNotFoundError(f"workspaces directory '{self.folder}' does not exist")
-        self._policies = {
-            sub.name: _read_policy(sub / SETTINGS_FILE, defaults)
+        subs = [
+            sub
             for sub in sorted(self.folder.iterdir())
             if sub.is_dir() and not sub.name.startswith(".")
-        }
+        ]
+        for sub in subs:
+            if not WORKSPACE_NAME.fullmatch(sub.name):
+                raise ValueError(
+                    f"{sub}: {sub.name!r} cannot name a workspace: use letters, digits, "
+                    f"'.', '_' and '-', starting with a letter or digit, at most 128"
+                )
+        self._policies = {sub.name: _read_policy(sub / SETTINGS_FILE, defaults) for sub in subs}
 
     def names(self) -> list[str]:
         return list(self._policies)
@@ -57,6 +69,11 @@ class Workspaces:
     def policy(self, name: str) -> WorkspacePolicy:
         self.check(name)
         return self._policies[name]
+
+    def max_running(self, name: str) -> int:
+        """The workspace's max_running; 0 (no limit) for one not (or no longer) here."""
+        policy = self._policies.get(name)
+        return policy.max_running if policy else 0
 
     def path(self, name: str) -> Path:
         self.check(name)

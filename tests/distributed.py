@@ -201,9 +201,11 @@ def workers(settings: Settings, root: Path, count: int = 2, concurrency: int = 2
 
 def distributed_settings(settings: Settings, database: str, broker: str, queue: str,
                          **changes: object) -> Settings:
-    """``settings`` moved onto PostgreSQL and Celery."""
+    """``settings`` moved onto PostgreSQL and Celery. Workers are never the embedded
+    default: the tests' listeners (127.0.0.1) and buckets are allowed by name."""
+    fetching: dict[str, object] = {"fetch_allow": "127.0.0.0/8", "s3_read_any": True}
     return replace(settings, database_url=database, executor="celery", broker_url=broker,
-                   broker_queue=queue, **changes)
+                   broker_queue=queue, **{**fetching, **changes})
 
 
 @dataclass

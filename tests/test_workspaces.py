@@ -56,3 +56,20 @@ def test_an_unknown_workspace_is_named(tmp_path):
 def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         Workspaces(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("name", ["-dash", "sp ace", "a" * 129, "é", "semi;colon"])
+def test_a_folder_that_cannot_name_a_workspace_stops_the_start(tmp_path, name):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / name).mkdir()
+    with pytest.raises(ValueError, match="cannot name a workspace") as err:
+        Workspaces(tmp_path)
+    assert repr(name) in str(err.value)
+
+
+def test_max_running_of_a_workspace_gone_is_no_limit(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "settings.yaml").write_text("max_running: 3\n")
+    workspaces = Workspaces(tmp_path)
+    assert workspaces.max_running("alice") == 3
+    assert workspaces.max_running("bob") == 0

@@ -63,6 +63,7 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     # OGC API - Processes names no exception for these; the URIs follow its pattern.
     errors.NotAuthenticated: (401, OGC1 + "unauthorized"),
     errors.NotAllowed: (403, OGC1 + "forbidden"),
+    errors.TooManyJobs: (429, OGC1 + "too-many-jobs"),
     # The server's problem, not the client's: its OpenID Connect issuer cannot be reached.
     errors.IssuerUnavailable: (503, OGC1 + "service-unavailable"),
 }

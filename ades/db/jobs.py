@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import Connection, func, literal_column, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql import ColumnElement, Select
 
 from ades.db.schema import aware, job_events, jobs
-from ades.errors import NoSuchJob
+from ades.errors import NoSuchJob, TooManyJobs
 from ades.model import TRANSITIONS, Job, JobQuery, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -22,15 +22,95 @@ log = logging.getLogger(__name__)
 # Told (event id, job id, new status) after a status change this process made is committed.
 Listener = Callable[[int, str, JobStatus], None]
 
+# The message of an accepted job whose claim its workspace's max_running refused: no
+# executor holds it any more, and the end of a running job of its workspace (or the
+# housekeeping) queues it again (``JobStore.unmark_waiting``).
+WAITING = "queued: its workspace runs as many jobs at once as it may (max_running)"
+# Class key of the PostgreSQL advisory locks taken per workspace (any constant that the
+# migration lock in ades.db.migrate does not use).
+_WORKSPACE_LOCK = 0x0ADE5
+
 
 class JobStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.listeners: list[Listener] = []
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, max_queued: int = 0) -> None:
+        """Store a new job. An accepted one is refused (TooManyJobs) when its workspace has
+        ``max_queued`` accepted jobs already (0: no limit): counted in the insert's
+        transaction, under the workspace's lock, so that replicas adding at once cannot
+        overshoot."""
         with self.engine.begin() as conn:
+            if max_queued and job.status is JobStatus.ACCEPTED:
+                self._lock_workspace(conn, job.workspace)
             conn.execute(jobs.insert().values(**_row(job)))
+            # Counted after the insert, in its transaction: on SQLite the insert holds the
+            # one write lock from now to the commit, on PostgreSQL the workspace's lock.
+            if (
+                max_queued
+                and job.status is JobStatus.ACCEPTED
+                and conn.execute(select(self._count(job.workspace, JobStatus.ACCEPTED)))
+                .scalar_one() > max_queued
+            ):
+                raise TooManyJobs(job.workspace, max_queued)  # rolls the insert back
+
+    def count(self, workspace: str, status: JobStatus) -> int:
+        """How many jobs of ``workspace`` are in ``status`` (read off
+        ``ix_jobs_workspace_status_created``)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(self._count(workspace, status))).scalar_one()
+
+    def waiting(self, workspace: str | None = None, limit: int | None = None) -> list[Job]:
+        """Accepted jobs whose claim max_running refused (of ``workspace``, or of any),
+        oldest first."""
+        where = [jobs.c.status == JobStatus.ACCEPTED.value, jobs.c.message == WAITING]
+        if workspace is not None:
+            where.append(jobs.c.workspace == workspace)
+        query = select(jobs).where(*where).order_by(jobs.c.created, jobs.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_job(r) for r in conn.execute(query).mappings()]
+
+    def unmark_waiting(self, job_id: str) -> bool:
+        """Take a waiting job to be queued again: True for the one caller that does (so a
+        job is queued once however many processes wake its workspace at once)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.status == JobStatus.ACCEPTED.value,
+                    jobs.c.message == WAITING,
+                )
+                .values(message="accepted", updated=utcnow())
+            )
+            return result.rowcount == 1
+
+    def _count(self, workspace: str, status: JobStatus) -> Any:
+        """A scalar subquery: the jobs of ``workspace`` in ``status``."""
+        other = jobs.alias("other")
+        return (
+            select(func.count())
+            .select_from(other)
+            .where(other.c.workspace == workspace, other.c.status == status.value)
+            .scalar_subquery()
+        )
+
+    def _lock_workspace(self, conn: Connection, workspace: str) -> None:
+        """Serialise, until the transaction ends, the changes that count a workspace's jobs:
+        two replicas claiming at once must not both see a free slot. PostgreSQL: an advisory
+        lock per workspace (READ COMMITTED gives each later statement a fresh snapshot, so
+        what was committed under the lock is seen). SQLite needs none: one writer at a time,
+        and a write transaction holds its lock from its first change to its commit."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                select(func.pg_advisory_xact_lock(_WORKSPACE_LOCK, func.hashtext(workspace)))
+            )
+
+    def _workspace_of(self, conn: Connection, job_id: str) -> str | None:
+        return conn.execute(select(jobs.c.workspace).where(jobs.c.id == job_id)).scalar()
 
     def get(self, workspace: str, job_id: str) -> Job:
         with self.engine.connect() as conn:
@@ -147,26 +227,41 @@ class JobStore:
         end = func.coalesce(jobs.c.finished, func.now())
         return func.extract("epoch", end - jobs.c.started)
 
-    def transition(self, job_id: str, new: JobStatus, **fields: Any) -> bool:
+    def transition(
+        self, job_id: str, new: JobStatus, *, max_queued: int = 0, **fields: Any
+    ) -> bool:
         """Move a job to ``new`` if the transition table allows it from its current
         status; set ``fields`` with it. False if the job was in a status that forbids it.
         A change made is published: a ``job_events`` row in the same transaction, for every
-        process sharing the database, and the listeners of this one."""
+        process sharing the database, and the listeners of this one. A job queued again
+        (``new`` accepted) is refused with TooManyJobs when its workspace has ``max_queued``
+        accepted jobs already (0: no limit)."""
         allowed_from = [old.value for old, targets in TRANSITIONS.items() if new in targets]
-        return self._change(job_id, new, [jobs.c.status.in_(allowed_from)], fields)
+        where = [jobs.c.status.in_(allowed_from)]
+        if new is JobStatus.ACCEPTED and max_queued:
+            return self._change(
+                job_id, new, where, fields, queue_limit=max_queued, queue_from=allowed_from
+            )
+        return self._change(job_id, new, where, fields)
 
-    def claim(self, job_id: str, runner: str, lease_until: datetime, **fields: Any) -> bool:
+    def claim(
+        self,
+        job_id: str,
+        runner: str,
+        lease_until: datetime,
+        *,
+        max_running: int = 0,
+        **fields: Any,
+    ) -> bool:
         """Take an accepted job to run it: running, held by ``runner`` until ``lease_until``
-        (renewed while it runs), one more attempt counted."""
+        (renewed while it runs), one more attempt counted. With ``max_running`` (0: no
+        limit), only while its workspace runs fewer jobs, counted by the update itself under
+        the workspace's lock; a job refused so stays accepted, marked WAITING in the same
+        transaction, to be queued again when a job of its workspace ends."""
         attempts = func.coalesce(jobs.c.attempts, 0) + 1
-        return self.transition(
-            job_id,
-            JobStatus.RUNNING,
-            runner=runner,
-            lease_until=lease_until,
-            attempts=attempts,
-            **fields,
-        )
+        values = {"runner": runner, "lease_until": lease_until, "attempts": attempts, **fields}
+        where = [jobs.c.status == JobStatus.ACCEPTED.value]
+        return self._change(job_id, JobStatus.RUNNING, where, values, run_limit=max_running)
 
     def renew(self, runner: str, job_ids: Iterable[str], lease_until: datetime) -> None:
         """Extend ``runner``'s hold on the jobs it is running."""
@@ -239,13 +334,45 @@ class JobStore:
             )
 
     def _change(
-        self, job_id: str, new: JobStatus, where: list[Any], fields: dict[str, Any]
+        self,
+        job_id: str,
+        new: JobStatus,
+        where: list[Any],
+        fields: dict[str, Any],
+        *,
+        run_limit: int = 0,
+        queue_limit: int = 0,
+        queue_from: Iterable[str] = (),
     ) -> bool:
         now = utcnow()
         values = {"status": new.value, "updated": now, **fields}
         with self.engine.begin() as conn:
-            result = conn.execute(jobs.update().where(jobs.c.id == job_id, *where).values(**values))
+            # A change that may free or take a running or queued slot of the workspace is
+            # made under its lock: a claim refused for want of a slot has marked its job
+            # WAITING before the end of a running job is committed and heard.
+            workspace = self._workspace_of(conn, job_id)
+            if workspace is None:
+                return False
+            self._lock_workspace(conn, workspace)
+            where = [jobs.c.id == job_id, *where]
+            if run_limit:
+                where.append(self._count(workspace, JobStatus.RUNNING) < run_limit)
+            if queue_limit:
+                where.append(self._count(workspace, JobStatus.ACCEPTED) < queue_limit)
+            result = conn.execute(jobs.update().where(*where).values(**values))
             if result.rowcount != 1:
+                if run_limit:
+                    conn.execute(
+                        jobs.update()
+                        .where(jobs.c.id == job_id, jobs.c.status == JobStatus.ACCEPTED.value)
+                        .values(message=WAITING, updated=now)
+                    )
+                elif queue_limit:
+                    status = conn.execute(
+                        select(jobs.c.status).where(jobs.c.id == job_id)
+                    ).scalar()
+                    if status in queue_from:  # its status allowed it: the queue is full
+                        raise TooManyJobs(workspace, queue_limit)
                 return False
             event = conn.execute(
                 job_events.insert().values(job_id=job_id, status=new.value, time=now)

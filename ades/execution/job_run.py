@@ -12,6 +12,7 @@ import logging
 import shutil
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,11 @@ class JobRun:
         runner_id: str = "local",
         lease: float = 30.0,
         events: JobEvents | None = None,
+        max_running: Callable[[str], int] | None = None,
     ):
         self.store = store
+        # A workspace's max_running (0: no limit), checked by the claim.
+        self.max_running = max_running or (lambda _workspace: 0)
         self.logs = logs
         self.processes = processes
         self.runner = runner
@@ -91,8 +95,11 @@ class JobRun:
                 progress=0,
                 message="staging in inputs",
                 failure=None,
+                max_running=self.max_running(job.workspace),
             ):
-                return  # dismissed or stopped while it waited, or run by someone else
+                # Dismissed or stopped while it waited, run by someone else, or waiting for
+                # a running job of its workspace to end (max_running; it is queued again then).
+                return
             self.logs.add(job_id, LogLevel.INFO, "job started")
             workdir = self.work_root / job_id
             try:

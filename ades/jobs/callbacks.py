@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from ades.db.logs import LogStore
+from ades.fetching import FetchPolicy, FetchRefused
 from ades.model import Job, JobStatus, LogLevel
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,14 @@ class CallbackSender:
         backoff: float = 0.5,
         timeout: float = 10.0,
         logs: LogStore | None = None,
+        policy: FetchPolicy | None = None,
     ):
         """``load`` reads a job by id, ``render`` makes the document to POST. A delivery is
         tried ``attempts`` times, waiting ``backoff`` seconds, then twice that, and so on;
-        one that never got through is a warning in the job's ``logs``."""
+        one that never got through is a warning in the job's ``logs``. ``policy`` says
+        which addresses subscribers may be at (by default the embedded one's); one it
+        refuses is not tried again."""
+        self.http = (policy or FetchPolicy.open()).session()
         self.load = load
         self.render = render
         self.logs = logs
@@ -75,10 +80,13 @@ class CallbackSender:
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                response = requests.post(uri, json=doc, timeout=self.timeout)
-                if response.status_code < 400:
-                    return
-                why = f"the subscriber answered HTTP {response.status_code}"
+                with self.http.post(uri, json=doc, timeout=self.timeout) as response:
+                    if response.status_code < 400:
+                        return
+                    why = f"the subscriber answered HTTP {response.status_code}"
+            except FetchRefused as err:
+                self._undelivered(job_id, f"callback ({event}) to {uri} refused: {err}")
+                return
             except requests.Timeout:
                 why = f"no answer within {self.timeout:g}s"
             except requests.RequestException as err:
@@ -91,10 +99,13 @@ class CallbackSender:
                 log.warning("job %s: callback to %s abandoned at shutdown", job_id, uri)
                 return
             delay *= 2
-        message = (
+        self._undelivered(
+            job_id,
             f"callback ({event}) to {uri} could not be delivered "
-            f"after {self.attempts} attempt(s): {why}"
+            f"after {self.attempts} attempt(s): {why}",
         )
+
+    def _undelivered(self, job_id: str, message: str) -> None:
         log.warning("job %s: %s", job_id, message)
         if self.logs is not None:
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from ades.errors import (
     JobFailed,
     Locked,
     NoEstimate,
+    NoSuchWorkspace,
     ResultNotReady,
     UnprocessableDefinition,
 )
@@ -37,6 +39,7 @@ from ades.model import (
 )
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import check_outputs_request, to_job_order
+from ades.workspaces import WorkspacePolicy
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +113,11 @@ class JobService:
         objects: ObjectStore,
         events: JobEvents,
         max_literal_bytes: int | None = None,
+        policy: Callable[[str], WorkspacePolicy] | None = None,
     ):
         self.store = store
+        # A workspace's quotas (max_queued, max_running); none without it.
+        self.policy = policy or (lambda _workspace: WorkspacePolicy())
         # The largest literal input a job may be given (None: no limit).
         self.max_literal_bytes = max_literal_bytes
         self.log_store = logs
@@ -133,7 +139,8 @@ class JobService:
             process_id=process.id,
             request={**self._checked(process, request), "links_root": links_root},
         )
-        self.store.add(job)
+        # TooManyJobs (429) when the workspace has max_queued jobs waiting already.
+        self.store.add(job, max_queued=self.policy(workspace).max_queued)
         self.log_store.add(job.id, LogLevel.INFO, f"job accepted: process '{process.id}'")
         self.executor.submit(job.id)
         return job
@@ -198,6 +205,8 @@ class JobService:
             finished=None,
             failure=None,
             attempts=0,
+            # TooManyJobs (429) when the workspace has max_queued jobs waiting already.
+            max_queued=self.policy(workspace).max_queued,
         ):
             now = self.store.get(workspace, job_id)
             raise Locked(job.id, now.status.value, "started again")
@@ -243,6 +252,40 @@ class JobService:
         for job in self.store.lost(now):
             self._take_back(job, "the worker running it was lost", expired_before=now)
         self.store.prune_events(now - timedelta(hours=1))
+        # A safety net: jobs waiting on max_running are queued again when a job of their
+        # workspace ends (job_changed), by whichever process ended it. Should that process
+        # have died in between, they are queued from here.
+        for workspace in sorted({job.workspace for job in self.store.waiting()}):
+            self.wake(workspace)
+
+    def job_changed(self, _event: int, job_id: str, status: JobStatus) -> None:
+        """A store listener: a job that ended may have freed a running slot of its
+        workspace for a job waiting on max_running."""
+        if status.finished:
+            self.wake(self.store.get_by_id(job_id).workspace)
+
+    def wake(self, workspace: str) -> None:
+        """Queue again, oldest first, as many jobs waiting on the workspace's max_running
+        as it has slots free now. Each is queued by one process only (unmark_waiting);
+        one that finds its slot taken meanwhile is refused again by its claim and waits
+        for the next job to end."""
+        limit = self.max_running(workspace)
+        free = None
+        if limit:
+            free = limit - self.store.count(workspace, JobStatus.RUNNING)
+            if free <= 0:
+                return
+        for job in self.store.waiting(workspace, limit=free):
+            if self.store.unmark_waiting(job.id):
+                self.log_store.add(job.id, LogLevel.INFO, "job queued again: a slot is free")
+                self.executor.submit(job.id)
+
+    def max_running(self, workspace: str) -> int:
+        """The workspace's max_running (0: no limit; also for a workspace gone since)."""
+        try:
+            return self.policy(workspace).max_running
+        except NoSuchWorkspace:
+            return 0
 
     def _take_back(self, job: Job, why: str, **condition: Any) -> None:
         if (job.attempts or 0) < _ATTEMPTS and self.store.take_back(

@@ -65,7 +65,25 @@ def to_job_order(
             plain = [_unqualified(v) for v in value] if isinstance(value, list) else value
             _check_literal_size(parameter, _unqualified(plain), max_literal_bytes)
         order[parameter.id] = _job_value(parameter, value)
+        _check_locations(parameter, order[parameter.id])
     return order
+
+
+def _check_locations(parameter: Parameter, value: Any) -> None:
+    """Every File or Directory in a job value (a CWL object a literal of type Any or a
+    record carries too) points over http(s) or s3: never at a file of this server."""
+    if isinstance(value, list):
+        for item in value:
+            _check_locations(parameter, item)
+        return
+    if not isinstance(value, Mapping):
+        return
+    if value.get("class") in ("File", "Directory"):
+        for key in ("location", "path"):
+            if key in value:
+                _check_href(parameter, value[key])
+    for item in value.values():
+        _check_locations(parameter, item)
 
 
 def _check_literal_size(parameter: Parameter, value: Any, limit: int) -> None:

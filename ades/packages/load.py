@@ -27,6 +27,7 @@ from schema_salad.sourceline import relname
 
 from ades.errors import InvalidPackage
 from ades.model import Parameter, Process
+from ades.packages.bounds import check_bounds
 from ades.packages.hints import JOB_CONTROL_HINT, quiet_about_our_hints
 from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
 
@@ -75,6 +76,8 @@ def load_package(
     text, name = _read(document, source_name)
     if not text.strip():
         raise InvalidPackage(f"{name}: the package is empty")
+    # No alias bomb, no nesting thousands deep: refused before the loader walks them.
+    check_bounds(text, name)
     # The loader gets the text under a URI of our own, where nothing else exists: the text
     # is what gets stored and run, so it must not lean on files beside it.
     uri = f"file:///ades-package/{uuid.uuid4().hex}/{name}"

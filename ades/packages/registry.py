@@ -22,7 +22,7 @@ from ades.errors import (
     NoSuchWorkspace,
 )
 from ades.model import Process
-from ades.packages.checks import best_practice_warnings, check_runnable
+from ades.packages.checks import best_practice_warnings, check_locations, check_runnable
 from ades.packages.load import DEFAULT_VERSION, load_package, load_process
 from ades.packages.source import PackageReader, PackageSource
 from ades.workspaces import Workspaces
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # A process id is a path segment of the API: keep it to what needs no escaping.
 _PROCESS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# An input or output id: a member of execute requests and results, and (outputs) a URL path
+# segment and an S3 key segment of the job's results, so never '.', '..' or a space.
+_PARAMETER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class ProcessRegistry:
         follows the Best Practice."""
         installed = self._workspace(workspace)
         store = self._store()
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id in installed:
             raise DuplicatedProcess(process.id, workspace)
@@ -117,7 +120,7 @@ class ProcessRegistry:
     ) -> Deployment:
         """Replace a deployed process with a new package of the same process id."""
         current = self._mutable_id(workspace, process_id)
-        source = self._reader().read(media_type, body, workflow_id)
+        source = self._reader().read(media_type, body, workflow_id, workspace)
         process, warnings = self._validate(workspace, source)
         if process.id != current:
             raise InvalidRequest(
@@ -181,7 +184,16 @@ class ProcessRegistry:
                 f"process id '{process.id}' cannot name a process: use letters, digits, "
                 f"'.', '_' and '-' (at most 200), starting with a letter or digit"
             )
+        for kind, parameters in (("input", process.inputs), ("output", process.outputs)):
+            for parameter in parameters:
+                if not _PARAMETER_ID.match(parameter.id):
+                    raise InvalidPackage(
+                        f"{kind} id '{parameter.id}' cannot name an {kind}: use letters, "
+                        f"digits, '.', '_' and '-' (at most 200), starting with a letter, "
+                        f"digit or '_'"
+                    )
         check_runnable(loaded.tool, self.container_engine)
+        check_locations(loaded.tool)
         warnings = best_practice_warnings(loaded.tool, process)
         if warnings and self.workspaces.policy(workspace).best_practice == "error":
             raise InvalidPackage(

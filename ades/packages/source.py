@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import requests
 
 from ades.errors import InvalidPackage, InvalidRequest
+from ades.fetching import FetchPolicy, FetchRefused
 from ades.objectstore.store import ObjectStore
 
 CWL_MEDIA_TYPES = ("application/cwl", "application/cwl+yaml", "application/cwl+json")
@@ -43,12 +44,24 @@ class PackageSource:
 class PackageReader:
     """Reads request bodies into PackageSources, fetching linked packages."""
 
-    def __init__(self, objects: ObjectStore, timeout: float = 30.0):
+    def __init__(
+        self, objects: ObjectStore, timeout: float = 30.0, policy: FetchPolicy | None = None
+    ):
+        """``policy`` says where hrefs may lead (by default the embedded one's)."""
         self.objects = objects
         self.timeout = timeout
+        self.http = (policy or FetchPolicy.open()).session()
 
-    def read(self, media_type: str, body: bytes, workflow_id: str | None = None) -> PackageSource:
-        """``media_type`` is the request's Content-Type; ``workflow_id`` its ``w`` query."""
+    def read(
+        self,
+        media_type: str,
+        body: bytes,
+        workflow_id: str | None = None,
+        workspace: str | None = None,
+    ) -> PackageSource:
+        """``media_type`` is the request's Content-Type; ``workflow_id`` its ``w`` query;
+        ``workspace`` the one deploying, whose prefix of the bucket alone an s3 href may
+        name (None: any key, for the server's own use)."""
         media_type = media_type.split(";", 1)[0].strip().lower()
         if media_type in CWL_MEDIA_TYPES:
             return PackageSource(_text(body, "the request body"), workflow_id=workflow_id)
@@ -61,13 +74,15 @@ class PackageReader:
                 "the application package has no 'executionUnit': it must hold the CWL "
                 "inline ({'value': ..., 'mediaType': ...}) or link to it ({'href': ...})"
             )
-        source = self._unit(_one_unit(document["executionUnit"]), workflow_id)
+        source = self._unit(_one_unit(document["executionUnit"]), workflow_id, workspace)
         return replace(source, declared_id=_declared_id(document.get("processDescription")))
 
-    def _unit(self, unit: Mapping[str, Any], workflow_id: str | None) -> PackageSource:
+    def _unit(
+        self, unit: Mapping[str, Any], workflow_id: str | None, workspace: str | None
+    ) -> PackageSource:
         if "href" in unit:
             _check_unit_type(unit.get("type"), "type")
-            return self._linked(unit["href"], workflow_id)
+            return self._linked(unit["href"], workflow_id, workspace)
         if "value" in unit:
             _check_unit_type(unit.get("mediaType"), "mediaType")
             value = unit["value"]
@@ -88,7 +103,7 @@ class PackageReader:
             "executionUnit must be a link ({'href': ...}) or a qualified value ({'value': ...})"
         )
 
-    def _linked(self, href: Any, workflow_id: str | None) -> PackageSource:
+    def _linked(self, href: Any, workflow_id: str | None, workspace: str | None) -> PackageSource:
         if not isinstance(href, str) or not href.strip():
             raise InvalidRequest("executionUnit 'href' must be a URL")
         url = urlparse(href)
@@ -104,35 +119,50 @@ class PackageReader:
                 f"'{workflow_id}'"
             )
         location = url._replace(fragment="").geturl()
-        data = self._fetch_s3(location, url) if url.scheme == "s3" else self._fetch_http(location)
+        if url.scheme == "s3":
+            data = self._fetch_s3(location, url, workspace)
+        else:
+            data = self._fetch_http(location)
         name = unquote(url.path.rstrip("/").rsplit("/", 1)[-1]) or INLINE_NAME
         return PackageSource(_text(data, f"'{location}'"), name, fragment or workflow_id, href)
 
     def _fetch_http(self, location: str) -> bytes:
         try:
-            with requests.get(location, timeout=self.timeout, stream=True) as response:
+            with self.http.get(location, timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
                     raise InvalidPackage(
                         f"cannot fetch the package '{location}': HTTP {response.status_code}"
                     )
                 data = response.raw.read(MAX_PACKAGE_BYTES + 1, decode_content=True)
+        except FetchRefused as exc:
+            raise InvalidPackage(f"cannot fetch the package '{location}': {exc}") from None
         except requests.RequestException as exc:
             raise InvalidPackage(f"cannot fetch the package '{location}': {exc}") from exc
         if len(data) > MAX_PACKAGE_BYTES:
             raise InvalidPackage(f"the package '{location}' is larger than 10 MiB")
         return data
 
-    def _fetch_s3(self, location: str, url: Any) -> bytes:
+    def _fetch_s3(self, location: str, url: Any, workspace: str | None) -> bytes:
         bucket, key = url.netloc, unquote(url.path.lstrip("/"))
         if bucket != self.objects.bucket:
             raise InvalidRequest(
                 f"executionUnit href '{location}': only packages in this server's bucket "
                 f"(s3://{self.objects.bucket}/...) can be read"
             )
+        # The same rule as for s3:// inputs: a workspace reads its own prefix only.
+        if workspace is not None and not key.startswith(f"{workspace}/"):
+            raise InvalidRequest(
+                f"executionUnit href '{location}': lies outside workspace '{workspace}' in "
+                f"the bucket (s3://{bucket}/{workspace}/...)"
+            )
         try:
-            return self.objects.get_bytes(key)
+            stream = self.objects.open(key)
         except KeyError:
             raise InvalidPackage(f"cannot fetch the package '{location}': no such object") from None
+        if stream.length > MAX_PACKAGE_BYTES:
+            # Told by its size, before a byte of it is read.
+            raise InvalidPackage(f"the package '{location}' is larger than 10 MiB")
+        return b"".join(stream.chunks)
 
 
 def cwl_media_type(text: str) -> str:

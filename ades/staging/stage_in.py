@@ -18,7 +18,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ import requests
 from pystac.stac_io import DefaultStacIO
 from pystac.utils import make_absolute_href
 
+from ades.fetching import FetchPolicy, FetchRefused
 from ades.metrics import record_stage_bytes
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import ASSETS, SECONDARY
@@ -51,22 +52,36 @@ class StageInCancelled(StageInError):
 
 class Fetcher:
     """Reads and downloads http(s):// and s3:// references; every failure becomes a
-    ``StageInError`` saying which reference and why."""
+    ``StageInError`` saying which reference and why.
 
-    def __init__(self, objects: ObjectStore, timeout: float = 60.0, pool_size: int = 8):
+    ``policy`` says which addresses http(s) may reach (by default the embedded one's);
+    ``s3_read`` names, for a workspace, the buckets besides the results bucket its inputs
+    may read (unless the policy lets them read any)."""
+
+    def __init__(
+        self,
+        objects: ObjectStore,
+        timeout: float = 60.0,
+        pool_size: int = 8,
+        policy: FetchPolicy | None = None,
+        s3_read: Callable[[str], Iterable[str]] | None = None,
+    ):
         self.objects = objects
         self.timeout = timeout
-        self.http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool_size)
-        self.http.mount("http://", adapter)
-        self.http.mount("https://", adapter)
+        self.policy = policy or FetchPolicy.open()
+        self.http = self.policy.session(pool_size)
+        self.s3_read = s3_read
         self.workspace: str | None = None
+        self.buckets: frozenset[str] = frozenset()
 
     def scoped(self, workspace: str | None) -> Fetcher:
         """This fetcher (same HTTP session) for a job of ``workspace``: in the server's own
-        results bucket it may only read that workspace's objects."""
+        results bucket it may only read that workspace's objects, and other buckets only
+        those the workspace's settings list (or any, with ADES_S3_READ_ANY)."""
         scoped = copy.copy(self)
         scoped.workspace = workspace
+        if workspace is not None and self.s3_read is not None:
+            scoped.buckets = frozenset(self.s3_read(workspace))
         return scoped
 
     def _s3(self, href: str) -> tuple[str, str]:
@@ -75,6 +90,12 @@ class Fetcher:
         if own and self.workspace is not None and not key.startswith(self.workspace + "/"):
             raise StageInError(
                 f"{href}: lies outside workspace '{self.workspace}' in the results bucket"
+            )
+        if not own and not self.policy.s3_read_any and bucket not in self.buckets:
+            whose = f"workspace '{self.workspace}'" if self.workspace else "this job"
+            raise StageInError(
+                f"{href}: bucket '{bucket}' is not readable by {whose}: list it under "
+                f"s3_read in the workspace's settings.yaml, or set ADES_S3_READ_ANY=true"
             )
         return bucket, key
 
@@ -108,6 +129,8 @@ class Fetcher:
                 return False
         try:
             response = self.http.head(href, timeout=self.timeout, allow_redirects=True)
+        except FetchRefused as err:
+            raise StageInError(f"{href}: refused: {err}") from None
         except requests.RequestException:
             return False
         return response.status_code == 200
@@ -149,6 +172,8 @@ class Fetcher:
     def _get(self, href: str, stream: bool = False) -> requests.Response:
         try:
             response = self.http.get(href, timeout=self.timeout, stream=stream)
+        except FetchRefused as err:
+            raise StageInError(f"{href}: refused: {err}") from None
         except requests.Timeout:
             raise StageInError(f"{href}: timed out after {self.timeout:g}s") from None
         except requests.RequestException as err:
@@ -160,7 +185,8 @@ class Fetcher:
 
 
 class FetcherStacIO(DefaultStacIO):
-    """pystac reads remote STAC documents through the Fetcher; local files as usual."""
+    """pystac reads remote STAC documents through the Fetcher, and nothing else: a link of a
+    remote catalog to a file on this machine is refused."""
 
     def __init__(self, fetcher: Fetcher):
         super().__init__()
@@ -170,7 +196,7 @@ class FetcherStacIO(DefaultStacIO):
         href = str(source)
         if urlparse(href).scheme in REMOTE_SCHEMES:
             return self.fetcher.read_bytes(href).decode()
-        return super().read_text(source, *args, **kwargs)
+        raise StageInError(f"{href}: a STAC link that is not http(s) or s3 is not followed")
 
 
 @dataclass
@@ -183,8 +209,16 @@ class _Download:
 class StageIn:
     """Stages the remote inputs of job orders in, ``concurrency`` downloads at a time."""
 
-    def __init__(self, objects: ObjectStore, concurrency: int = 8, timeout: float = 60.0):
-        self.fetcher = Fetcher(objects, timeout, pool_size=concurrency)
+    def __init__(
+        self,
+        objects: ObjectStore,
+        concurrency: int = 8,
+        timeout: float = 60.0,
+        policy: FetchPolicy | None = None,
+        s3_read: Callable[[str], Iterable[str]] | None = None,
+    ):
+        """``policy`` and ``s3_read``: see ``Fetcher``."""
+        self.fetcher = Fetcher(objects, timeout, concurrency, policy, s3_read)
         self.concurrency = concurrency
 
     def __call__(
@@ -353,6 +387,9 @@ class _JobStageIn:
         except StageInError:
             raise
         except Exception as err:
+            if isinstance(err.__cause__, StageInError):
+                # A link pystac followed that the Fetcher refused or could not read.
+                raise StageInError(f"{href}: {err.__cause__}") from None
             raise StageInError(f"{href}: not a valid STAC document: {_short(err)}") from None
         raise StageInError(
             f"{href}: not a STAC document (expected an Item, Catalog, Collection or "

@@ -1,5 +1,5 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
-SeaweedFS of the session, and the demo, lab and strict workspaces. ``ADES_TEST_MODE`` says
+SeaweedFS of the session, and the demo, lab, strict and quota workspaces. ``ADES_TEST_MODE`` says
 where its jobs live and run: ``embedded`` (the default: SQLite and the local pool) or
 ``distributed`` (a PostgreSQL database made for the session, Celery on Redis, and two
 `ades worker` processes)."""
@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 LAB = Path(__file__).resolve().parent / "data" / "lab"
 # A workspace whose settings.yaml makes Best Practice violations deploy errors.
 STRICT = Path(__file__).resolve().parent / "data" / "strict"
+# A workspace whose settings.yaml sets job quotas (max_running 1, max_queued 2).
+QUOTA = Path(__file__).resolve().parent / "data" / "quota"
 
 
 @dataclass
@@ -75,13 +77,14 @@ def free_port() -> int:
 
 
 def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Settings:
-    """Settings of a test server in ``root``: the demo, lab and strict workspaces."""
+    """Settings of a test server in ``root``: the demo, lab, strict and quota workspaces."""
     workspaces = root / "workspaces"
     if not workspaces.exists():
         workspaces.mkdir(parents=True)
         (workspaces / "demo").symlink_to(REPO / "workspaces" / "demo")
         (workspaces / "lab").symlink_to(LAB)
         (workspaces / "strict").symlink_to(STRICT)
+        (workspaces / "quota").symlink_to(QUOTA)
     return Settings(
         data_dir=root / "data",
         workspaces=workspaces,
@@ -158,7 +161,7 @@ def make_run(seaweedfs, folder: Path) -> Iterator[Live]:
 @dataclass
 class Secured:
     """A server with ADES_AUTH=token: ``tokens`` holds an API token of each of its
-    workspaces (demo, lab, strict), ``admin`` the admin token; ``as_`` makes a session that
+    workspaces (demo, lab, strict, quota), ``admin`` the admin token; ``as_`` makes a session that
     sends one."""
 
     live: Live

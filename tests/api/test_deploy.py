@@ -165,13 +165,27 @@ def test_w_and_fragment_must_agree(live, files):
 def test_deploy_from_s3_of_the_servers_bucket(live):
     pid = unique("greet")
     objects = live.server.services.objects
-    key = f"packages/{pid}.cwl"
+    key = f"lab/packages/{pid}.cwl"
     objects.put_bytes(package("greet", pid).encode(), key)
     body = {"executionUnit": {"href": objects.uri(key), "type": "application/cwl+yaml"}}
     assert_deployed(live, deploy(live, body, "application/ogcapppkg+json"), pid)
-    missing = {"executionUnit": {"href": objects.uri("packages/none.cwl")}}
+    missing = {"executionUnit": {"href": objects.uri("lab/packages/none.cwl")}}
     assert_problem(deploy(live, missing, "application/ogcapppkg+json"), 400,
                    OGC1 + "invalid-package", "packages/none.cwl")
+
+
+def test_a_package_in_another_workspaces_prefix_is_not_read(live):
+    """A deploy href reads the deploying workspace's prefix of the bucket only, as s3://
+    inputs do: lab cannot deploy (and so read) what lies under demo/."""
+    objects = live.server.services.objects
+    pid = unique("greet")
+    key = f"demo/packages/{pid}.cwl"
+    objects.put_bytes(package("greet", pid).encode(), key)
+    body = {"executionUnit": {"href": objects.uri(key)}}
+    r = deploy(live, body, "application/ogcapppkg+json", "lab")
+    assert_problem(r, 400, OGC1 + "invalid-parameter-value", objects.uri(key),
+                   "outside workspace 'lab'")
+    assert live.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 
-from ades.db.jobs import JobStore
-from ades.errors import NoSuchJob
-from ades.model import Job, JobStatus
+from ades.db.jobs import WAITING, JobStore
+from ades.errors import NoSuchJob, TooManyJobs
+from ades.model import Job, JobStatus, utcnow
 from tests.db.conftest import ready_engine
 
 
@@ -141,3 +143,97 @@ def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query)
         plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
     assert any("USING INDEX ix_jobs_workspace" in step for step in plan), plan
     assert not any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan), plan
+
+
+def _race(calls) -> list:
+    """Run ``calls`` at once, each on a thread of its own started together; their results
+    (or the exceptions they raised), in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as err:
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _lease():
+    return utcnow() + timedelta(seconds=30)
+
+
+@pytest.mark.parametrize("max_running", [1, 2])
+def test_claims_racing_never_run_more_than_max_running(store, max_running):
+    for _ in range(3):  # rounds: each a fresh race between claims of six queued jobs
+        queued = [_job("busy") for _ in range(6)]
+        for job in queued:
+            store.add(job)
+        other = _job("quiet")  # another workspace's job is not held back
+        store.add(other)
+        results = _race(
+            [
+                lambda j=j: store.claim(j.id, f"runner-{j.id}", _lease(), max_running=max_running)
+                for j in queued
+            ]
+        )
+        assert sum(r is True for r in results) == max_running, results
+        assert store.count("busy", JobStatus.RUNNING) == max_running
+        # The ones refused stay queued, marked as waiting for a slot.
+        waiting = store.waiting("busy")
+        assert len(waiting) == len(queued) - max_running
+        assert all(j.status is JobStatus.ACCEPTED and j.message == WAITING for j in waiting)
+        assert store.claim(other.id, "r", _lease(), max_running=max_running)
+        # A slot frees: the oldest waiting job is taken off the list once, and claimed.
+        running = [j for j, ok in zip(queued, results, strict=True) if ok]
+        assert store.transition(running[0].id, JobStatus.SUCCESSFUL)
+        first = waiting[0]
+        assert _race([lambda j=first: store.unmark_waiting(j.id)] * 3).count(True) == 1
+        assert store.claim(first.id, "r", _lease(), max_running=max_running)
+        # End the round: every job of it stops.
+        for job in queued + [other]:
+            store.transition(job.id, JobStatus.DISMISSED)
+        assert store.count("busy", JobStatus.RUNNING) == 0
+
+
+def test_a_claim_without_a_limit_ignores_the_running_jobs(store):
+    jobs = [_job("busy") for _ in range(3)]
+    for job in jobs:
+        store.add(job)
+    assert all(store.claim(j.id, "r", _lease()) for j in jobs)
+    assert store.waiting() == []
+
+
+def test_adds_racing_never_queue_more_than_max_queued(store):
+    results = _race([lambda: store.add(_job("busy"), max_queued=3) for _ in range(8)])
+    refused = [r for r in results if r is not None]
+    assert len(refused) == 5
+    assert all(isinstance(r, TooManyJobs) for r in refused), refused
+    assert "workspace 'busy' has 3 jobs queued, its limit (max_queued)" in str(refused[0])
+    assert refused[0].headers == {"Retry-After": str(TooManyJobs.RETRY_AFTER)}
+    assert store.count("busy", JobStatus.ACCEPTED) == 3
+    # Running jobs are not queued ones; created ones neither.
+    store.add(_job("busy", status=JobStatus.CREATED), max_queued=3)
+    running = store.waiting("busy")  # none marked
+    assert running == []
+
+
+def test_queueing_a_job_again_counts_against_max_queued(store):
+    done = _job("busy")
+    store.add(done)
+    store.transition(done.id, JobStatus.RUNNING)
+    store.transition(done.id, JobStatus.SUCCESSFUL)
+    store.add(_job("busy"), max_queued=1)
+    with pytest.raises(TooManyJobs, match="workspace 'busy' has 1 jobs queued"):
+        store.transition(done.id, JobStatus.ACCEPTED, max_queued=1)
+    assert store.get("busy", done.id).status is JobStatus.SUCCESSFUL
+    # A transition its status forbids is just refused, as without a limit.
+    assert not store.transition(done.id, JobStatus.RUNNING)
+    assert store.transition(done.id, JobStatus.ACCEPTED, max_queued=2)

@@ -13,6 +13,7 @@ from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
 from ades.jobs.service import JobService
 from ades.model import FailureCategory, Job, JobStatus, utcnow
+from ades.workspaces import WorkspacePolicy
 from tests.db.conftest import empty_engine, engine  # noqa: F401  (fixtures: both databases)
 
 
@@ -57,5 +58,46 @@ def test_a_job_whose_lease_ran_out_is_queued_again_once_then_fails(engine):  # n
         assert lost.message.startswith("the worker running it was lost")
         assert executor.submitted == [job.id]
         assert store.get("ws", alive.id).status is JobStatus.RUNNING
+    finally:
+        events.close()
+
+
+def _lease():
+    return utcnow() + timedelta(hours=1)
+
+
+def test_a_job_ending_queues_the_oldest_job_waiting_on_max_running(engine):  # noqa: F811
+    store, executor = JobStore(engine), Recorded()
+    events = JobEvents(store)
+    policy = WorkspacePolicy(max_running=1)
+    service = JobService(store, LogStore(engine), None, executor, None, events,  # type: ignore[arg-type]
+                         policy=lambda _ws: policy)
+    store.listeners.append(service.job_changed)
+    try:
+        running, older, newer = (Job(id=str(uuid.uuid4()), workspace="ws", process_id="p")
+                                 for _ in range(3))
+        for job in (running, older, newer):
+            store.add(job)
+        assert store.claim(running.id, "w", _lease(), max_running=1)
+        assert not store.claim(older.id, "w", _lease(), max_running=1)
+        assert not store.claim(newer.id, "w", _lease(), max_running=1)
+        assert [j.id for j in store.waiting("ws")] == [older.id, newer.id]
+        # The end of the running job queues the oldest waiting one, and only it: one slot.
+        assert store.transition(running.id, JobStatus.SUCCESSFUL)
+        assert executor.submitted == [older.id]
+        assert store.get("ws", older.id).message == "accepted"
+        assert [j.id for j in store.waiting("ws")] == [newer.id]
+        assert store.claim(older.id, "w", _lease(), max_running=1)
+        # Housekeeping with no slot free queues nothing...
+        service.reap()
+        assert executor.submitted == [older.id]
+        # ...and once one is free, even if no listener heard the end (its process died),
+        # the job waiting is queued from there.
+        store.listeners.remove(service.job_changed)
+        assert store.transition(older.id, JobStatus.FAILED)
+        assert executor.submitted == [older.id]
+        service.reap()
+        assert executor.submitted == [older.id, newer.id]
+        assert store.waiting() == []
     finally:
         events.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ades.errors import InvalidPackage
-from ades.packages.checks import best_practice_warnings, check_runnable
+from ades.packages.checks import best_practice_warnings, check_locations, check_runnable
 from ades.packages.load import load_package
 
 PACKAGES = Path(__file__).resolve().parents[1] / "api" / "data" / "packages"
@@ -68,3 +68,47 @@ def test_file_inputs_and_outputs_and_a_missing_version_are_warned():
         "no output is a Directory",
         "the package has no s",
     ]
+
+
+STEP_DEFAULT = """\
+cwlVersion: v1.2
+class: Workflow
+id: main
+inputs: []
+outputs: []
+steps:
+  show:
+    in:
+      f: {default: {class: File, location: "file:///etc/hostname"}}
+    out: []
+    run:
+      class: CommandLineTool
+      baseCommand: cat
+      inputs:
+        f: {type: File, inputBinding: {position: 1}}
+      outputs: []
+"""
+
+DEFAULTS = """\
+cwlVersion: v1.2
+class: CommandLineTool
+id: main
+baseCommand: cat
+inputs:
+  remote: {type: File, default: {class: File, location: "https://example.org/a.txt"}}
+  stored: {type: File, default: {class: File, location: "s3://bucket/b.txt"}}
+  literal: {type: File, default: {class: File, basename: c.txt, contents: "c"}}
+outputs: []
+"""
+
+
+def test_a_file_of_this_machine_as_a_step_default_is_refused():
+    with pytest.raises(InvalidPackage, match="file:///etc/hostname") as caught:
+        check_locations(loaded("leak", STEP_DEFAULT).tool)
+    assert "'f' has a File at" in str(caught.value)
+
+
+def test_data_over_https_or_s3_and_literal_contents_pass():
+    check_locations(loaded("fine", DEFAULTS).tool)
+    for name in ("snuggs", "greet", "tidy", "boxed"):
+        check_locations(loaded(name).tool)

@@ -343,3 +343,26 @@ def test_the_literal_limit_counts_structured_values_as_json_and_skips_references
 def test_a_literal_at_the_limit_is_taken(echo):
     assert to_job_order(echo, {"stringInput": "z" * 100}, max_literal_bytes=100) == {
         "stringInput": "z" * 100}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"class": "File", "location": "file:///etc/hostname"},
+        {"class": "File", "path": "/etc/hostname"},
+        {"free": [{"class": "Directory", "location": "file:///etc"}]},
+        {"class": "File", "location": "https://example.org/a.txt",
+         "secondaryFiles": [{"class": "File", "path": "/etc/hostname"}]},
+    ],
+)
+def test_a_cwl_file_of_this_machine_inside_a_literal_is_refused(types, value):
+    inputs = {**required_of(types), "anything": value}
+    err = refused(types, inputs)
+    assert err.name == "anything"
+    assert "/etc" in str(err)
+
+
+def test_a_cwl_file_over_https_inside_a_literal_passes(types):
+    remote = {"class": "File", "location": "https://example.org/a.txt"}
+    order = to_job_order(types, {**required_of(types), "anything": remote})
+    assert order["anything"] == remote

@@ -11,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pystac
 import pytest
 
+from ades.fetching import FetchPolicy
+from ades.objectstore.s3 import S3ObjectStore
 from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
-from tests.stac_data import hanging_item, silent_server, stac_validate
+from tests.stac_data import hanging_item, http_server, silent_server, stac_validate
 
 
 @pytest.fixture
@@ -316,3 +318,35 @@ def test_folder_markers_are_empty_directories(stage_in, object_store, tmp_path):
     order = stage_in({"dir": _directory(f"s3://{object_store.bucket}/markers/nothing/")},
                      tmp_path / "2")
     assert list(pathlib.Path(order["dir"]["path"]).iterdir()) == []
+
+
+def test_a_stac_link_to_a_file_of_this_machine_is_not_followed(stage_in, tmp_path):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    catalog = {"type": "Catalog", "stac_version": "1.0.0", "id": "c", "description": "d",
+               "links": [{"rel": "child", "href": "file:///etc/hostname"}]}
+    (folder / "catalog.json").write_text(json.dumps(catalog))
+    with http_server(folder) as base:
+        with pytest.raises(StageInError, match="file:///etc/hostname: a STAC link that is not "
+                                               "http\\(s\\) or s3 is not followed"):
+            stage_in({"scene": _directory(f"{base}/catalog.json")}, tmp_path / "in")
+
+
+def test_a_policy_without_s3_read_any_reads_only_listed_buckets(seaweedfs, object_store,
+                                                                tmp_path):
+    other = S3ObjectStore(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key,
+                          object_store.bucket + "-other")
+    other.ensure_bucket()
+    other.put_bytes(b"y", "b.txt")
+    href = f"s3://{other.bucket}/b.txt"
+    order = {"f": {"class": "File", "location": href}}
+    listing = {"ws": [other.bucket]}
+    staging = StageIn(object_store, policy=FetchPolicy(), s3_read=lambda ws: listing.get(ws, ()))
+    staged = staging(order, tmp_path / "one", workspace="ws")
+    assert pathlib.Path(staged["f"]["path"]).read_bytes() == b"y"
+    with pytest.raises(StageInError, match=f"bucket '{other.bucket}' is not readable by "
+                                           "workspace 'nobody'.*s3_read.*ADES_S3_READ_ANY"):
+        staging(order, tmp_path / "two", workspace="nobody")
+    anyone = StageIn(object_store, policy=FetchPolicy(s3_read_any=True))
+    assert pathlib.Path(anyone(order, tmp_path / "three", workspace="nobody")["f"]["path"]) \
+        .read_bytes() == b"y"
