@@ -1,15 +1,19 @@
 """A workspace's jobs never read another workspace's objects as inputs: with
 ADES_AUTH=token, a job of lab naming demo's results in the results bucket
 (``s3://<bucket>/demo/…``), or linking demo's download route (which it calls without a
-token), fails at stage-in naming the reference, and nothing of demo reaches lab's results."""
+token: the server refuses its own loopback address unless ADES_FETCH_ALLOW lists it, and
+then the route answers 401), fails at stage-in naming the reference, and nothing of demo
+reaches lab's results."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
-from tests.api.conftest import Live, Secured
+from ades.auth.tokens import TokenStore
+from tests.api.conftest import Live, Secured, serve, server_settings
 from tests.api.deploying import CWL_YAML, unique
 
 # A lab process that copies the File it is given.
@@ -90,14 +94,39 @@ def test_nor_demos_workspace_data(secured, lab):
     _assert_not_staged(lab, done, uri, "lies outside workspace 'lab' in the results bucket")
 
 
-def test_nor_demos_download_route_which_it_calls_without_a_token(secured, lab, demo_result):
+def test_nor_demos_download_route_which_it_may_not_even_reach(secured, lab, demo_result):
     _, href = demo_result
     # Demo's own token reads it; the route without one is refused.
     assert secured.as_(secured.tokens["demo"]).get(href.removeprefix(secured.live.base)).ok
     assert secured.as_(None).http.get(href, allow_redirects=False).status_code == 401
+    # With authentication the server fetches no loopback address unless ADES_FETCH_ALLOW
+    # lists it: the server's own included.
     done = _run_in_lab(lab, "", {"source": {"href": href}})
-    _assert_not_staged(lab, done, href, "")
-    # Today the route answers the stage-in 401; with ADES_FETCH_ALLOW unset a server with
-    # authentication may as well refuse to fetch its own loopback address: either way, no.
-    why = done["message"].replace(href, "")
-    assert re.search(r"HTTP 401|loopback|not allowed|private", why), why
+    _assert_not_staged(lab, done, href, "127.0.0.1 is a loopback address")
+
+
+@pytest.fixture(scope="module")
+def reachable(seaweedfs, tmp_path_factory) -> Iterator[Secured]:
+    """A token-mode server whose jobs may fetch from 127.0.0.1, its own address."""
+    root = tmp_path_factory.mktemp("reachable")
+    settings = server_settings(root, seaweedfs, bucket="ades-reachable-tests")
+    settings = replace(settings, auth="token", allow_uncontained=True, fetch_allow="127.0.0.1")
+    with serve(settings) as live:
+        store = TokenStore(live.server.services.database)
+        tokens = {ws: store.create(ws)[1] for ws in ("demo", "lab")}
+        yield Secured(live, tokens, "")
+
+
+def test_a_job_reaching_demos_download_route_gets_no_token_from_the_server(reachable):
+    demo, lab = (reachable.as_(reachable.tokens[ws]) for ws in ("demo", "lab"))
+    body = {"inputs": {"stringInput": SECRET},
+            "outputs": {"echoOutput": {"transmissionMode": "reference"}},
+            "response": "document"}
+    r = demo.post("/demo/ogc-api/processes/echo/execution", json=body)
+    assert r.status_code == 200, r.text
+    href = r.json()["echoOutput"]["href"]
+    pid = unique("copy")
+    r = lab.post("/lab/ogc-api/processes", data=COPY.format(pid=pid), headers=CWL_YAML)
+    assert r.status_code == 201, r.text
+    done = _run_in_lab((lab, pid), "", {"source": {"href": href}})
+    _assert_not_staged((lab, pid), done, href, "HTTP 401")
