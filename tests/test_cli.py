@@ -1,10 +1,14 @@
 """`ades serve` as a person starts it, through `make run`: it listens where PORT and HOST
 say, starts without warnings, and prints the S3 secret only for the embedded S3. `ades db
-upgrade` and `ades db current`, and `ades serve` refusing a PostgreSQL schema behind it."""
+upgrade` and `ades db current`, and `ades serve` refusing a PostgreSQL schema behind it.
+`ades token create|list|revoke` against a running server sharing its database, and `ades
+serve` refusing an address other hosts reach without ADES_AUTH."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,10 +22,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from ades.auth.tokens import TokenStore
 from ades.cli import main
 from ades.db import migrate
 from ades.db.schema import make_engine
-from tests.api.conftest import free_port, poll
+from tests.api.conftest import Live, free_port, poll, serve, server_settings
 from tests.db.conftest import POSTGRES, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -220,3 +225,104 @@ def test_ades_worker_refuses_what_cannot_run_jobs(
         main(["worker", "--data-dir", str(tmp_path), *args])
     assert exited.value.code == 2
     assert says in capsys.readouterr().err
+
+
+@dataclass
+class TokenServer:
+    """A server with ADES_AUTH=token, and the settings `ades token` needs to share its
+    database (the SQLite file of its data dir)."""
+
+    live: Live
+    env: dict[str, str]
+
+    def get(self, path: str, token: str) -> requests.Response:
+        return requests.get(self.live.url(path), headers={"Authorization": f"Bearer {token}"},
+                            timeout=30)
+
+
+@pytest.fixture(scope="module")
+def token_server(seaweedfs, tmp_path_factory) -> Iterator[TokenServer]:
+    settings = server_settings(tmp_path_factory.mktemp("tokens"), seaweedfs, bucket="test-cli")
+    settings = dataclasses.replace(settings, auth="token", allow_uncontained=True)
+    env = {"ADES_DATA_DIR": str(settings.data_dir), "ADES_WORKSPACES": str(settings.workspaces)}
+    with serve(settings) as live:
+        yield TokenServer(live, env)
+
+
+def _created(token_server: TokenServer, *args: str) -> tuple[str, str]:
+    """`ades token create …`: (the token's id, the token, alone on the last line)."""
+    made = ades("token", "create", *args, env=token_server.env)
+    assert made.returncode == 0, made.stderr
+    *said, token = made.stdout.strip().splitlines()
+    assert token.startswith("ades_") and " " not in token, made.stdout
+    token_id = token.split("_")[1]
+    assert said == [f"token {token_id} of workspace demo (no expiry); it is shown once, keep "
+                    "it now:"], said
+    return token_id, token
+
+
+def test_a_created_token_opens_its_workspace_on_a_running_server(token_server):
+    token_id, token = _created(token_server, "--workspace", "demo", "--name", "ci")
+    assert token_server.get("/demo/ogc-api/jobs", token).status_code == 200
+    assert token_server.get("/lab/ogc-api/jobs", token).status_code == 403
+
+    listed = ades("token", "list", env=token_server.env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.strip().splitlines()
+    assert header.split() == ["ID", "WORKSPACE", "CREATED", "EXPIRES", "NAME"]
+    (row,) = [r for r in rows if r.startswith(token_id)]
+    assert row.split()[1] == "demo" and row.split()[-1] == "ci" and "never" in row
+    assert token.split("_", 2)[2] not in listed.stdout
+    other = ades("token", "list", "--workspace", "lab", env=token_server.env)
+    assert token_id not in other.stdout
+
+    revoked = ades("token", "revoke", token_id, env=token_server.env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"revoked token {token_id} of workspace demo"
+    refused = token_server.get("/demo/ogc-api/jobs", token)
+    assert refused.status_code == 401
+    assert f"API token {token_id} is unknown or revoked" in refused.json()["detail"]
+    assert token_id not in ades("token", "list", env=token_server.env).stdout
+
+
+def test_a_token_with_an_expiry_says_until_when(token_server):
+    made = ades("token", "create", "--workspace", "demo", "--expires", "1.5",
+                env=token_server.env)
+    assert made.returncode == 0, made.stderr
+    first, token = made.stdout.strip().splitlines()
+    assert re.search(r"\(expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", first), first
+    assert token_server.get("/demo/ogc-api/jobs", token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["revoke", "0123456789abcdef"], 1, "ades: no token 0123456789abcdef in sqlite:///"),
+        (["create", "--workspace", "nowhere"], 2, "--workspace nowhere: no such workspace in "),
+        (["create", "--workspace", "demo", "--expires", "0"], 2,
+         "--expires 0: a token lasts more than 0 days"),
+        (["create", "--workspace", "demo", "--expires", "-3"], 2,
+         "--expires -3: a token lasts more than 0 days"),
+    ],
+)
+def test_token_commands_refuse_what_they_cannot_do(token_server, args, status, says):
+    store = TokenStore(token_server.live.server.services.database)
+    before = store.list()
+    done = ades("token", *args, env=token_server.env)
+    assert done.returncode == status, (done.stdout, done.stderr)
+    assert says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert store.list() == before
+
+
+def test_serve_on_an_address_others_reach_needs_ades_auth(tmp_path):
+    refused = ades("serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path),
+                   env={"ADES_WORKSPACES": str(REPO / "workspaces")})
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert lines[0].startswith("ades: binding 0.0.0.0 lets other hosts call this server, and "
+                               "ADES_AUTH is not set: set ADES_AUTH=token or oidc")
+    # Refused before anything started: no database, no embedded S3.
+    assert list(tmp_path.iterdir()) == []
