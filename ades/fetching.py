@@ -23,6 +23,7 @@ here first, which a rebinding name could still get past.
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -227,6 +228,24 @@ class FetchPolicy:
             reason = self.refusal(host.strip("[]"), ip)
             if reason is not None:
                 raise FetchRefused(reason)
+
+    def argument(self) -> str:
+        """This policy as one command-line argument, for ``from_argument`` in a child."""
+        allowed = [str(n) for n in self.allow_networks] + sorted(self.allow_hosts)
+        return json.dumps({"private": self.private, "allow": ",".join(allowed)})
+
+    @classmethod
+    def from_argument(cls, text: str) -> FetchPolicy:
+        given = json.loads(text)
+        return cls(bool(given["private"]), *parse_allow(given["allow"]))
+
+    def guard_this_process(self) -> None:
+        """Every connection urllib3 makes in this process keeps to the policy, whoever
+        makes it: in the cwltool process, cwltool's own downloads (a package's http(s)
+        default Files, its $schemas), which no Session of ours carries. Also a proxy's
+        address is checked, so a proxy on a private address must be listed."""
+        HTTPConnection.policy = self  # type: ignore[attr-defined]
+        HTTPConnection._new_conn = _Guarded._new_conn  # type: ignore[method-assign]
 
     def session(self, pool_size: int = 10) -> requests.Session:
         """A requests Session that connects only where this policy allows, redirects

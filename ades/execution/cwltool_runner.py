@@ -22,6 +22,7 @@ import yaml
 import ades
 from ades.execution.cwltool_log import CwltoolEvents, CwltoolLog, LinePlace
 from ades.execution.runner import CwlRunner, EarlyCancels, RunEvent, RunOutcome
+from ades.fetching import FetchPolicy
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 # (prctl) would not do: it fires when the *thread* that forked exits, not the server.
 # cwltool's warnings about the server's own hints (ades:JobControl) are dropped here, at
 # their source, so the job's log holds only what concerns the user's package.
+# What cwltool downloads itself (a package's http(s) defaults) keeps to the server's fetch
+# policy, as stage-in does: no package reaches a metadata address through its defaults.
 _CWLTOOL_MAIN = """\
 import os, signal, sys, threading, time
 def _watch(server=int(sys.argv.pop(1))):
@@ -49,6 +52,8 @@ def _watch(server=int(sys.argv.pop(1))):
         time.sleep(0.5)
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=_watch, name="ades-orphan-watchdog", daemon=True).start()
+from ades.fetching import FetchPolicy
+FetchPolicy.from_argument(sys.argv.pop(1)).guard_this_process()
 sys.argv[0] = "cwltool"
 from ades.packages.hints import quiet_about_our_hints
 quiet_about_our_hints()
@@ -84,6 +89,7 @@ class CwltoolRunner(CwlRunner):
         kill_grace: float = 5.0,
         stderr_lines: int = 20,
         fetch_schemas: bool = False,
+        fetch_policy: FetchPolicy | None = None,
     ):
         """``container_engine``: "none", "docker", "podman" or "singularity". ``kill_grace``:
         seconds a cancelled run gets between SIGTERM and SIGKILL (cwltool uses them to kill
@@ -92,7 +98,9 @@ class CwltoolRunner(CwlRunner):
         it costs a network round trip (or an offline failure) per run and only serves
         ``format`` checks, so a package's ``$schemas`` are still read when one of its
         parameters declares a ``format`` (an ontology decides whether a subclass matches),
-        as cwltool would, and skipped otherwise (schema.org in EO packages)."""
+        as cwltool would, and skipped otherwise (schema.org in EO packages).
+        ``fetch_policy``: where cwltool's own downloads may connect (by default the
+        embedded one's: anywhere but link-local and metadata addresses)."""
         if container_engine not in CONTAINER_FLAGS:
             raise ValueError(
                 f"unknown container engine {container_engine!r}; "
@@ -102,6 +110,7 @@ class CwltoolRunner(CwlRunner):
         self.kill_grace = kill_grace
         self.stderr_lines = stderr_lines
         self.fetch_schemas = fetch_schemas
+        self.fetch_policy = fetch_policy or FetchPolicy.open()
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._early_cancels = EarlyCancels()
@@ -132,7 +141,8 @@ class CwltoolRunner(CwlRunner):
         # The first argument, the server's pid, is the watchdog's: taken off before cwltool
         # reads its own.
         return [
-            sys.executable, "-c", _CWLTOOL_MAIN, str(os.getpid()),
+            sys.executable, "-c", _CWLTOOL_MAIN,
+            str(os.getpid()), self.fetch_policy.argument(),
             *flags, target, str(workdir / "job.json"),
         ]  # fmt: skip
 

@@ -18,8 +18,11 @@ def make_runner(
     ValueError naming the setting when a setting is wrong."""
     if settings.cwl_runner == "cwltool":
         from ades.execution.cwltool_runner import CwltoolRunner
+        from ades.fetching import FetchPolicy
 
-        return CwltoolRunner(settings.container_engine)
+        return CwltoolRunner(
+            settings.container_engine, fetch_policy=FetchPolicy.from_settings(settings)
+        )
     if settings.cwl_runner == "calrissian":
         # Imported here: the kubernetes client is only loaded where it is used.
         from ades.execution.calrissian.runner import CalrissianRunner

@@ -310,3 +310,68 @@ def test_a_container_engines_client_keeps_its_settings_and_nothing_secret(
     for env in (docker, none):
         assert not [n for n in env if n.startswith(("ADES_", "AWS_"))]
         assert "leak-canary" not in repr(env)
+
+
+def _default_reader(location: str) -> str:
+    """A tool whose File input has ``location`` as its default, which cwltool downloads
+    itself when the job order leaves the input out."""
+    return f"""cwlVersion: v1.2
+class: CommandLineTool
+id: main
+baseCommand: cat
+inputs:
+  data:
+    type: File
+    default: {{class: File, location: "{location}"}}
+    inputBinding: {{}}
+outputs:
+  said: {{type: stdout}}
+stdout: said.txt
+"""
+
+
+@pytest.fixture
+def listener() -> Any:
+    """An HTTP server on 127.0.0.1 answering every GET with 'served'."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"served")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_cwltools_own_downloads_keep_to_the_fetch_policy(tmp_path: Path, listener: str) -> None:
+    """A package's http(s) default is fetched by cwltool, not by stage-in: the policy is
+    in force in the cwltool process too. Private addresses open in the embedded default
+    only; metadata addresses never."""
+    from ades.fetching import FetchPolicy
+
+    package = tmp_path / "reader.cwl"
+    package.write_text(_default_reader(f"{listener}/data.txt"))
+    embedded = CwltoolRunner().run("open", package, "#main", {}, tmp_path / "open", print)
+    assert embedded.ok, embedded.message
+    assert Path(embedded.outputs["said"]["path"]).read_text() == "served"
+
+    guarded = CwltoolRunner(fetch_policy=FetchPolicy())
+    lines: list[str] = []
+    refused = guarded.run("shut", package, "#main", {}, tmp_path / "shut", texts(lines))
+    assert not refused.ok
+    assert "127.0.0.1 is a loopback address" in "\n".join(lines)
+
+    package.write_text(_default_reader("http://169.254.169.254/latest/meta-data/iam"))
+    lines.clear()
+    metadata = CwltoolRunner().run("meta", package, "#main", {}, tmp_path / "meta", texts(lines))
+    assert not metadata.ok
+    assert "169.254.169.254 is a link-local address" in "\n".join(lines)
