@@ -30,16 +30,21 @@ outputs:
 SECRET = "demo's result, not lab's"
 
 
-@pytest.fixture(scope="module")
-def demo_result(secured: Secured) -> tuple[str, str]:
-    """A finished job of demo whose output is a file: (its s3:// URI, its download href)."""
-    demo = secured.as_(secured.tokens["demo"])
+def echo_by_reference(demo) -> str:
+    """Runs demo's echo of SECRET synchronously; the download href of its output file."""
     body = {"inputs": {"stringInput": SECRET},
             "outputs": {"echoOutput": {"transmissionMode": "reference"}},
             "response": "document"}
     r = demo.post("/demo/ogc-api/processes/echo/execution", json=body)
     assert r.status_code == 200, r.text
-    href = r.json()["echoOutput"]["href"]
+    return r.json()["echoOutput"]["href"]
+
+
+@pytest.fixture(scope="module")
+def demo_result(secured: Secured) -> tuple[str, str]:
+    """A finished job of demo whose output is a file: (its s3:// URI, its download href)."""
+    demo = secured.as_(secured.tokens["demo"])
+    href = echo_by_reference(demo)
     job_id = href.split("/jobs/", 1)[1].split("/", 1)[0]
     objects = secured.live.server.services.objects
     keys = [k for k in objects.list_keys(f"demo/jobs/{job_id}/") if not k.endswith("/")]
@@ -119,12 +124,7 @@ def reachable(seaweedfs, tmp_path_factory) -> Iterator[Secured]:
 
 def test_a_job_reaching_demos_download_route_gets_no_token_from_the_server(reachable):
     demo, lab = (reachable.as_(reachable.tokens[ws]) for ws in ("demo", "lab"))
-    body = {"inputs": {"stringInput": SECRET},
-            "outputs": {"echoOutput": {"transmissionMode": "reference"}},
-            "response": "document"}
-    r = demo.post("/demo/ogc-api/processes/echo/execution", json=body)
-    assert r.status_code == 200, r.text
-    href = r.json()["echoOutput"]["href"]
+    href = echo_by_reference(demo)
     pid = unique("copy")
     r = lab.post("/lab/ogc-api/processes", data=COPY.format(pid=pid), headers=CWL_YAML)
     assert r.status_code == 201, r.text
