@@ -116,7 +116,9 @@ def domain_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse
     assert isinstance(err, errors.AdesError)
     status, type_uri = status_and_type(err)
     # WWW-Authenticate of a 401, Retry-After of a 429: what the client needs to try again.
-    headers = getattr(err, "headers", None)
+    # A copy: the response adds its Content-Type to the dict it is given, and an error
+    # class's headers are shared by every instance.
+    headers = dict(getattr(err, "headers", None) or {})
     return problem(request, status, type_uri, type(err).__name__, str(err), headers)
 
 
