@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ades.app import Server, create_app
@@ -89,10 +90,16 @@ def main(argv: list[str] | None = None) -> None:
                     workspaces=args.workspaces,
                 )
             )
-    except (DatabaseNotCurrent, ValueError) as err:
+    except (DatabaseNotCurrent, ValueError, FileNotFoundError) as err:
         # The operator's next step, in one line: a traceback would bury it. ValueError is
-        # what a setting the server cannot work with raises, before anything started.
+        # what a setting the server cannot work with raises, before anything started;
+        # FileNotFoundError, a workspaces folder that is not there.
         sys.exit(f"ades: {err}")
+    except OperationalError as err:
+        # The database did not answer at start (serve, worker): say which, in one line.
+        url = Settings.from_env(data_dir=getattr(args, "data_dir", None)).database
+        where = make_url(url).render_as_string(hide_password=True)
+        sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
 
 
 def serve_until_stopped(settings: Settings) -> None:

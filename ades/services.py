@@ -130,6 +130,12 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     # Where hrefs users give may lead: one policy for the deploy, stage-in and callbacks.
     # A wrong ADES_FETCH_ALLOW stops the start here.
     fetch_policy = FetchPolicy.from_settings(settings)
+    # The folder and each settings.yaml are read before anything starts: a missing folder
+    # or a wrong setting stops the start here.
+    workspaces = Workspaces(
+        settings.workspaces,
+        WorkspacePolicy(max_running=settings.max_running, max_queued=settings.max_queued),
+    )
     engine = make_engine(settings.database)
     # First, so that a wrong runner stops the start before anything started. Calrissian
     # labels its pods with the job's workspace.
@@ -148,7 +154,7 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
         # A SQLite file is upgraded; a shared database behind this version stops the start
         # here, before anything is started.
         prepare_database(engine)
-        return _build(settings, runner, runner_id, engine, closers, fetch_policy)
+        return _build(settings, workspaces, runner, runner_id, engine, closers, fetch_policy)
     except BaseException:
         for close in reversed(closers):
             close()
@@ -157,6 +163,7 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
 
 def _build(
     settings: Settings,
+    workspaces: Workspaces,
     runner: CwlRunner,
     runner_id: str | None,
     engine: Engine,
@@ -183,10 +190,6 @@ def _build(
     # Requests are taken only once objects can be written and read back (see wait_usable).
     objects.wait_usable()
 
-    workspaces = Workspaces(
-        settings.workspaces,
-        WorkspacePolicy(max_running=settings.max_running, max_queued=settings.max_queued),
-    )
     processes = ProcessRegistry(
         workspaces,
         ProcessStore(engine),

@@ -326,3 +326,24 @@ def test_serve_on_an_address_others_reach_needs_ades_auth(tmp_path):
                                "ADES_AUTH is not set: set ADES_AUTH=token or oidc")
     # Refused before anything started: no database, no embedded S3.
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_with_a_database_that_does_not_answer_says_so_in_one_line(tmp_path):
+    refused = ades("serve", "--data-dir", str(tmp_path), "--workspaces", str(tmp_path),
+                   env={"ADES_DATABASE_URL": "postgresql://someone:pw@127.0.0.1:1/ades"})
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    assert "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.startswith(
+        "ades: cannot use the database postgresql://someone:***@127.0.0.1:1/ades: "
+    ), refused.stderr
+    assert "pw" not in refused.stderr.split("@", 1)[0]
+
+
+def test_serve_without_its_workspaces_folder_names_it(tmp_path):
+    refused = ades("serve", "--data-dir", str(tmp_path / "data"),
+                   "--workspaces", str(tmp_path / "nowhere"), env={})
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    assert "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"ades: workspaces directory '{tmp_path / 'nowhere'}' does not exist"
+    )
