@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/job_overhead.py
 	$(BIN)/python bench/stage_in.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/auth_overhead.py
 
 clean:
 	rm -rf $(VENV) .ades
