@@ -140,7 +140,9 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     # First, so that a wrong runner stops the start before anything started. Calrissian
     # labels its pods with the job's workspace.
     runner = make_runner(
-        settings, workspace_of=lambda job_id: JobStore(engine).get_by_id(job_id).workspace
+        settings,
+        workspace_of=lambda job_id: JobStore(engine).get_by_id(job_id).workspace,
+        fetch_policy=fetch_policy,
     )
     DownloadLinks.check(
         settings.s3_public_url,
