@@ -5,7 +5,7 @@ errors; the second are warnings unless the workspace asks for them to be errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from cwltool.process import Process as CwlProcess
 from ades.errors import InvalidPackage
 from ades.model import Process
 from ades.packages.load import DEFAULT_VERSION
-from ades.packages.schema import short_name
+from ades.packages.schema import data_locations, short_name
 
 DOCKER = "DockerRequirement"
 # Where a File or Directory written into a package (a default, a literal listing) may be.
@@ -46,29 +46,13 @@ def check_locations(tool: CwlProcess) -> None:
     step's default, a literal of a listing) lies on this machine (file://, a path) or
     anywhere else than http(s) or s3: the job would read the server's own files."""
     for process in _processes(tool):
-        _check_data(process.tool, _name(process))
-
-
-def _check_data(node: Any, where: str) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _check_data(item, where)
-        return
-    if not isinstance(node, Mapping):
-        return
-    if isinstance(node.get("id"), str):
-        where = short_name(node["id"]) or where
-    if node.get("class") in ("File", "Directory"):
-        for key in ("location", "path"):
-            value = node.get(key)
+        for where, kind, key, value in data_locations(process.tool, _name(process)):
             if isinstance(value, str) and urlsplit(value).scheme not in DATA_SCHEMES:
                 raise InvalidPackage(
-                    f"'{where}' has a {node['class']} at '{value}' ({key}): a deployed "
-                    f"package may only point at data over {', '.join(DATA_SCHEMES)}, not at "
-                    f"files of this server"
+                    f"'{where}' has a {kind} at '{value}' ({key}): a deployed package may "
+                    f"only point at data over {', '.join(DATA_SCHEMES)}, not at files of "
+                    f"this server"
                 )
-    for value in node.values():
-        _check_data(value, where)
 
 
 def best_practice_warnings(tool: CwlProcess, process: Process) -> list[str]:

@@ -13,7 +13,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ades.errors import InvalidInput, InvalidRequest
 from ades.model import Parameter, Process
-from ades.packages.schema import reference_kind
+from ades.packages.schema import data_locations, reference_kind
 
 # Where a File or Directory may come from. Not file://: a client must not make the server
 # read its own disk.
@@ -72,18 +72,8 @@ def to_job_order(
 def _check_locations(parameter: Parameter, value: Any) -> None:
     """Every File or Directory in a job value (a CWL object a literal of type Any or a
     record carries too) points over http(s) or s3: never at a file of this server."""
-    if isinstance(value, list):
-        for item in value:
-            _check_locations(parameter, item)
-        return
-    if not isinstance(value, Mapping):
-        return
-    if value.get("class") in ("File", "Directory"):
-        for key in ("location", "path"):
-            if key in value:
-                _check_href(parameter, value[key])
-    for item in value.values():
-        _check_locations(parameter, item)
+    for _, _, _, href in data_locations(value, parameter.id):
+        _check_href(parameter, href)
 
 
 def _check_literal_size(parameter: Parameter, value: Any, limit: int) -> None:

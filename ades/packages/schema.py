@@ -3,7 +3,7 @@ occurrence bounds and staging kind that OGC API – Processes descriptions carry
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,26 @@ def default_to_json(default: Any) -> Any:
     if isinstance(default, list | tuple):
         return [default_to_json(v) for v in default]
     return default
+
+
+def data_locations(node: Any, where: str) -> Iterator[tuple[str, str, str, Any]]:
+    """Every location a File or Directory anywhere in ``node`` (a CWL document or a job
+    value) names: (where it stands, the nearest enclosing ``id``'s short name or ``where``;
+    its class; "location" or "path"; the value)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from data_locations(item, where)
+        return
+    if not isinstance(node, Mapping):
+        return
+    if isinstance(node.get("id"), str):
+        where = short_name(node["id"]) or where
+    if node.get("class") in ("File", "Directory"):
+        for key in ("location", "path"):
+            if key in node:
+                yield where, node["class"], key, node[key]
+    for value in node.values():
+        yield from data_locations(value, where)
 
 
 def short_name(identifier: str) -> str:
