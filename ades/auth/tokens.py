@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
-from ades.auth.principal import ADMIN, Principal
+from ades.auth.principal import Principal
 from ades.db.schema import api_tokens, aware
 from ades.errors import NotAuthenticated
 
@@ -97,16 +97,3 @@ class TokenStore:
 
 def _record(row) -> ApiToken:  # type: ignore[no-untyped-def]
     return ApiToken(row.id, row.workspace, row.name, aware(row.created), aware(row.expires))
-
-
-class WithAdminToken:
-    """An authenticator that first recognises the admin token (ADES_ADMIN_TOKEN)."""
-
-    def __init__(self, admin_token: str, inner):  # type: ignore[no-untyped-def]
-        self.admin_token = admin_token
-        self.inner = inner
-
-    def authenticate(self, token: str) -> Principal:
-        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
-            return ADMIN
-        return self.inner.authenticate(token)

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from ades.auth.authenticators import WithAdminToken
 from ades.auth.principal import ADMIN
-from ades.auth.tokens import TokenStore, WithAdminToken
+from ades.auth.tokens import TokenStore
 from ades.db.schema import api_tokens
 from ades.errors import NotAuthenticated
 
