@@ -5,6 +5,8 @@ bring a database to it; the stores only read and write. A change here needs a mi
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,12 +126,27 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(conn: Any, _record: Any) -> None:
             # WAL lets the API read while a worker writes; busy_timeout rides out short locks.
             cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            _use_wal(cur)
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _use_wal(cur: Any, deadline: float = 30.0) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself, and
+    SQLite answers "database is locked" at once, busy_timeout or not, while another
+    connection holds it, as when servers start together on a new file: one of them then
+    makes the switch, which the others see."""
+    end = time.monotonic() + deadline
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
 
 
 def aware(value: datetime | None) -> datetime | None:
