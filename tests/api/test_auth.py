@@ -36,7 +36,7 @@ def test_an_unknown_token_is_a_401_naming_the_token_id_not_its_secret(secured: S
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
     token_id = real.split("_")[1]
     assert f"API token {token_id} is unknown or revoked" in response.json()["detail"]
-    assert forged.split("_")[2] not in response.text
+    assert forged.split("_", 2)[2] not in response.text  # the secret may hold "_"
 
 
 def test_basic_credentials_are_refused_by_name(secured: Secured):
