@@ -12,13 +12,23 @@ from connexion.context import _operation
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
 from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.security import security_map
-from ades.api.spec import ROOTS, VALIDATORS, load_spec, mounted_spec, resolver, served_spec
+from ades.api.spec import (
+    OPENEO_ROOT,
+    OPENEO_SPEC_PATH,
+    ROOTS,
+    VALIDATORS,
+    load_spec,
+    mounted_spec,
+    resolver,
+    served_spec,
+)
 from ades.errors import AdesError
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.services import Services, build_services
@@ -55,7 +65,9 @@ class TrailingSlashServed:
 
 
 # /{workspace}/{root}/ and anything under it that ends with a slash.
-_UNDER_A_ROOT = re.compile(rf"^/[^/]+/(?:{'|'.join(map(re.escape, ROOTS))})(?:/.*)?/$")
+_UNDER_A_ROOT = re.compile(
+    rf"^/[^/]+/(?:{'|'.join(map(re.escape, (*ROOTS, OPENEO_ROOT)))})(?:/.*)?/$"
+)
 
 
 class JsonByDefault:
@@ -70,6 +82,35 @@ class JsonByDefault:
             if not any(name == b"content-type" for name, _ in headers):
                 scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)
+
+
+class OpenEOCors:
+    """CORS for the openEO roots, as openEO requires of every back-end (browser clients
+    such as the openEO Web Editor call it from another origin): any origin, with
+    credentials, exposing the headers openEO clients read. The OGC roots do not answer
+    cross-origin requests."""
+
+    EXPOSED = ["Link", "Location", "OpenEO-Costs", "OpenEO-Identifier"]
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origin_regex=".*",
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=self.EXPOSED,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _OPENEO.match(scope["path"]):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+_OPENEO = re.compile(r"^/[^/]+/openeo(?:/|$)")
 
 
 @dataclass
@@ -97,14 +138,16 @@ def _only_what_connexion_routed() -> None:
 
 def create_app(settings: Settings) -> Server:
     services = build_services(settings)
-    spec = served_spec(load_spec(), secured=services.authenticator is not None)
+    secured = services.authenticator is not None
+    spec = served_spec(load_spec(), secured)
+    openeo = served_spec(load_spec(OPENEO_SPEC_PATH), secured)
     app = connexion.FlaskApp(__name__)
     # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
     # without a Location. Set before add_api: each rule takes the map's setting when added.
     app.app.url_map.merge_slashes = False
     app.app.before_request(_only_what_connexion_routed)
     app.add_api(
-        mounted_spec(spec),
+        mounted_spec(spec, openeo),
         resolver=resolver,
         validator_map=VALIDATORS,
         security_map=security_map(services.authenticator, services.links.signer),
@@ -112,6 +155,7 @@ def create_app(settings: Settings) -> Server:
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(TrailingSlashServed, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(OpenEOCors, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # Behind the exception middleware (their 413 and 400 are rendered by the error table),
     # in front of routing and validation (nothing reads a body before it is counted).
     app.add_middleware(NoControlCharacters, position=MiddlewarePosition.BEFORE_SWAGGER)
@@ -124,4 +168,5 @@ def create_app(settings: Settings) -> Server:
     app.add_error_handler(Exception, api_errors.unexpected_error)
     app.app.extensions["ades"] = services
     app.app.extensions["ades.openapi"] = spec
+    app.app.extensions["ades.openeo"] = openeo
     return Server(app, services)

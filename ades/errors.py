@@ -148,6 +148,7 @@ class NotAuthenticated(AdesError):
 
     def __init__(self, reason: str, invalid_token: bool = True):
         super().__init__(reason)
+        self.invalid_token = invalid_token
         if invalid_token:
             # RFC 6750 §3: a token was sent and refused.
             self.headers = {
@@ -174,3 +175,17 @@ class NotAllowed(AdesError):
 def _quoted(text: str) -> str:
     """Text for a quoted-string of an HTTP header: no quotes, backslashes or controls."""
     return "".join(c for c in text if c.isprintable() and c not in '"\\')
+
+
+class ProcessGraphMissing(AdesError):
+    """An openEO request without the process graph it needs."""
+
+
+class ProcessGraphInvalid(AdesError):
+    """A process graph that is not a graph this server can run: no result node, a cycle, a
+    reference to a node or parameter it does not have. The message names the node."""
+
+
+class ProcessUnsupported(AdesError):
+    """A process graph node whose process is neither a deployed process of the workspace nor
+    one the server implements (``save_result``). The message names the node."""

@@ -1,4 +1,5 @@
-"""The one table from errors to HTTP: each domain exception class (and each kind of
+"""The OGC error table, from errors to HTTP (openEO requests are answered from
+``ades.api.openeo.errors``): each domain exception class (and each kind of
 request Connexion rejects) gets a status code and an OGC exception type URI, and is
 rendered as an RFC 7807 problem document."""
 
@@ -12,6 +13,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from ades import errors
+from ades.api.openeo import errors as openeo_errors
 from ades.model import FailureCategory
 from ades.redact import redact
 
@@ -114,6 +116,8 @@ def problem(
 
 def domain_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
     assert isinstance(err, errors.AdesError)
+    if openeo_errors.is_openeo(request):
+        return openeo_errors.domain_error(err)
     status, type_uri = status_and_type(err)
     # WWW-Authenticate of a 401, Retry-After of a 429: what the client needs to try again.
     # A copy: the response adds its Content-Type to the dict it is given, and an error
@@ -130,12 +134,16 @@ def rejected_request(request: ConnexionRequest, err: Exception) -> ConnexionResp
         assert isinstance(err, HTTPException)
         status, title, detail = err.status_code, "HTTP error", err.detail
     detail = _first_line(detail) if detail else title
+    if openeo_errors.is_openeo(request):
+        return openeo_errors.rejected_request(status, detail)
     type_uri = HTTP_TYPES.get(status, OGC1 + "server-error")
     return problem(request, status, type_uri, title or "", detail)
 
 
 def unexpected_error(request: ConnexionRequest, err: Exception) -> ConnexionResponse:
     log.exception("unhandled error", exc_info=err)
+    if openeo_errors.is_openeo(request):
+        return openeo_errors.unexpected_error()
     return problem(
         request, 500, OGC1 + "server-error", "Internal server error", "internal server error"
     )

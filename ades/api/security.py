@@ -12,6 +12,7 @@ hands out to result files carry one, so that plain HTTP clients can fetch them."
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 from connexion import context
@@ -26,6 +27,8 @@ from ades.staging.downloads import LinkSigner
 SCHEME = "bearer"
 # Connexion picks the handler of an apiKey scheme by its type.
 SIGNED = "apiKey"
+# openEO's GET /credentials/basic: the workspace as user, an API token as password.
+BASIC = "basic"
 
 
 def security_map(
@@ -61,7 +64,54 @@ def security_map(
         def get_fn(self, security_scheme: dict, required_scopes: list[str]) -> Any:
             return verify_signed
 
-    return {SCHEME: BoundBearer, SIGNED: BoundSignedUrl}
+    async def verify_basic(request: ConnexionRequest) -> dict[str, Any]:
+        user, token = _basic_credentials(request.headers.get("authorization"))
+        principal = ANYONE
+        if authenticator is not None:
+            principal = await asyncio.to_thread(authenticator.authenticate, token)
+        workspace = request.scope.get("path_params", {}).get("workspace")
+        for name in {user, workspace}:
+            if name is not None and not principal.may_use(name):
+                raise NotAllowed(principal.name, name)
+        return {"sub": principal.name, "principal": principal, "token": token}
+
+    class BoundBasic(AbstractSecurityHandler):
+        def get_fn(self, security_scheme: dict, required_scopes: list[str]) -> Any:
+            return verify_basic
+
+    return {SCHEME: BoundBearer, SIGNED: BoundSignedUrl, BASIC: BoundBasic}
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str]:
+    """User and password of an ``Authorization: Basic`` header."""
+    scheme, _, encoded = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise NotAuthenticated(
+            "send 'Authorization: Basic' with the workspace as user name and one of its API "
+            "tokens as password",
+            invalid_token=False,
+        )
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        user, colon, password = decoded.partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise NotAuthenticated("the Basic credentials are not base64 of 'user:password'") from None
+    if not colon or not password:
+        raise NotAuthenticated(
+            "the Basic credentials carry no password: send an API token of the workspace",
+            invalid_token=False,
+        )
+    return user, password
+
+
+def _openeo_token(token: str) -> str:
+    """The token inside openEO's bearer forms ``basic//<token>`` and
+    ``oidc/<provider>/<jwt>``; any other token as it is."""
+    if token.startswith("basic//"):
+        return token[len("basic//") :]
+    if token.startswith("oidc/") and token.count("/") >= 2:
+        return token.split("/", 2)[2]
+    return token
 
 
 async def _principal(request: ConnexionRequest, authenticator: Authenticator | None) -> Principal:
@@ -80,7 +130,7 @@ async def _principal(request: ConnexionRequest, authenticator: Authenticator | N
             f"the Authorization header uses scheme '{scheme[:20]}': send 'Bearer <token>'"
         )
     # The authenticator may read the database or fetch an issuer's keys: off the loop.
-    return await asyncio.to_thread(authenticator.authenticate, token)
+    return await asyncio.to_thread(authenticator.authenticate, _openeo_token(token))
 
 
 def principal() -> Principal:

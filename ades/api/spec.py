@@ -1,7 +1,9 @@
-"""Mounting the OpenAPI contract: ``openapi/ades.yaml`` describes one workspace root; the
-server serves it under ``/{workspace}/ogc-api`` and ``/{workspace}/wps3``. Each copy's
+"""Mounting the OpenAPI contracts: ``openapi/ades.yaml`` describes one OGC workspace root;
+the server serves it under ``/{workspace}/ogc-api`` and ``/{workspace}/wps3``. Each copy's
 operations resolve to the same handlers, which receive the root they were called under.
-Its ``x-server-paths`` (the server's own ``/``) are served once, as they are."""
+``openapi/openeo.yaml`` is the openEO API of a workspace, served once under
+``/{workspace}/openeo/1.2``. The ``x-server-paths`` of each contract (the server's own
+``/``, openEO's version discovery) are served as they are."""
 
 from __future__ import annotations
 
@@ -21,18 +23,21 @@ from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 
 ROOTS = ("ogc-api", "wps3")
+# The openEO API's root under a workspace: its contract's paths are below it.
+OPENEO_ROOT = "openeo/1.2"
 
 
-def _spec_path() -> Path:
-    """``openapi/ades.yaml`` of the source tree, else where an install from a wheel puts
-    it (setup.cfg's data_files): ``pip install .`` copies the package alone."""
-    source = Path(__file__).resolve().parents[2] / "openapi" / "ades.yaml"
+def _spec_path(name: str) -> Path:
+    """``openapi/{name}`` of the source tree, else where an install from a wheel puts it
+    (setup.cfg's data_files): ``pip install .`` copies the package alone."""
+    source = Path(__file__).resolve().parents[2] / "openapi" / name
     if source.exists():
         return source
-    return Path(sys.prefix) / "share" / "ades" / "openapi" / "ades.yaml"
+    return Path(sys.prefix) / "share" / "ades" / "openapi" / name
 
 
-SPEC_PATH = _spec_path()
+SPEC_PATH = _spec_path("ades.yaml")
+OPENEO_SPEC_PATH = _spec_path("openeo.yaml")
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -63,22 +68,45 @@ def served_spec(spec: dict[str, Any], secured: bool) -> dict[str, Any]:
     return out
 
 
-def mounted_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The contract repeated under each root, with a ``workspace`` path parameter, and the
-    server's own paths beside them."""
-    workspace = {"name": "workspace", "in": "path", "required": True, "schema": {"type": "string"}}
+_WORKSPACE = {"name": "workspace", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def mounted_spec(spec: dict[str, Any], openeo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The OGC contract repeated under each root, with a ``workspace`` path parameter, the
+    openEO contract (when given) under its root, and the server's own paths beside them.
+    The two contracts' components share one namespace: a name both define differently is
+    a mistake in the files (ValueError)."""
     out = root_spec(copy.deepcopy(spec))
     out["servers"] = [{"url": "/"}]
     out["paths"] = copy.deepcopy(spec.get(SERVER_PATHS, {}))
     for root in ROOTS:
         for path, item in spec["paths"].items():
-            item = copy.deepcopy(item)
-            item["parameters"] = [workspace, *item.get("parameters", [])]
+            item = _under_workspace(item)
             for method in _METHODS:
                 if method in item:
                     item[method]["operationId"] += f"@{root}"
             out["paths"][f"/{{workspace}}/{root}{path.rstrip('/')}"] = item
+    if openeo is not None:
+        out["paths"].update(copy.deepcopy(openeo.get(SERVER_PATHS, {})))
+        for path, item in openeo["paths"].items():
+            out["paths"][f"/{{workspace}}/{OPENEO_ROOT}{path.rstrip('/')}"] = _under_workspace(item)
+        _merge_components(out.setdefault("components", {}), openeo.get("components", {}))
     return out
+
+
+def _under_workspace(item: dict[str, Any]) -> dict[str, Any]:
+    item = copy.deepcopy(item)
+    item["parameters"] = [_WORKSPACE, *item.get("parameters", [])]
+    return item
+
+
+def _merge_components(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for section, entries in more.items():
+        have = into.setdefault(section, {})
+        for name, entry in entries.items():
+            if name in have and have[name] != entry:
+                raise ValueError(f"components.{section}.{name} is defined twice, differently")
+            have[name] = copy.deepcopy(entry)
 
 
 def _bind_root(operation_id: str) -> Callable[..., Any]:

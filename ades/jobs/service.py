@@ -127,12 +127,19 @@ class JobService:
         self.events = events
 
     def submit(
-        self, workspace: str, process_id: str, request: dict[str, Any], links_root: str = ""
+        self,
+        workspace: str,
+        process_id: str,
+        request: dict[str, Any],
+        links_root: str = "",
+        process: Process | None = None,
     ) -> Job:
         """Check the request against the process, persist the job, then queue it. Nothing
         is stored when the request is invalid. ``links_root`` is the API root the client
-        used: documents sent to its subscriber link back there."""
-        process = self.processes.get(workspace, process_id)
+        used: documents sent to its subscriber link back there. ``process``, when given, is
+        run instead of the deployed ``process_id`` (a Workflow made for an openEO process
+        graph, say): it is pinned with the job like a deployed one."""
+        process = process or self.processes.get(workspace, process_id)
         job = Job(
             id=str(uuid.uuid4()),
             workspace=workspace,
@@ -145,15 +152,23 @@ class JobService:
         self.executor.submit(job.id)
         return job
 
-    def create(self, workspace: str, definition: dict[str, Any], links_root: str = "") -> Job:
+    def create(
+        self,
+        workspace: str,
+        definition: dict[str, Any],
+        links_root: str = "",
+        process: Process | None = None,
+    ) -> Job:
         """Persist a job in status ``created`` without queueing it (Part 4). ``process`` is
-        the process id or its URL; the rest is checked as an execute request would be."""
-        ref = definition.get("process")
-        if not isinstance(ref, str) or not ref.strip():
-            raise UnprocessableDefinition(
-                "the job definition lacks 'process': the id or URL of the process to run"
-            )
-        process = self.processes.get(workspace, _process_id(ref))
+        the process id or its URL; the rest is checked as an execute request would be. The
+        ``process`` argument, when given, is run instead (see ``submit``)."""
+        if process is None:
+            ref = definition.get("process")
+            if not isinstance(ref, str) or not ref.strip():
+                raise UnprocessableDefinition(
+                    "the job definition lacks 'process': the id or URL of the process to run"
+                )
+            process = self.processes.get(workspace, _process_id(ref))
         request = {k: v for k, v in definition.items() if k in _REQUEST_MEMBERS}
         job = Job(
             id=str(uuid.uuid4()),
