@@ -30,12 +30,14 @@ class Processes(Protocol):
 
 @dataclass(frozen=True)
 class GraphRun:
-    """What a process graph runs: ``process`` with ``inputs`` (OGC execute form), and
-    the output format ``save_result`` asked for (None: the process's own)."""
+    """What a process graph runs: ``process`` with ``inputs`` (OGC execute form), the
+    output format ``save_result`` asked for (None: the process's own), and ``outputs``, the
+    OGC execute request's ``outputs`` member that asks for it (None: all as offered)."""
 
     process: Process
     inputs: dict[str, Any]
     output_format: str | None = None
+    outputs: dict[str, Any] | None = None
 
 
 def nodes_of(body: Any) -> dict[str, dict[str, Any]]:
