@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from ades.api import job_management, jobs, processes
 from ades.api.context import json_response, services, workspace_urls
 from ades.api.security import principal
-from ades.api.spec import ROOTS, root_spec
+from ades.api.spec import OPENEO_ROOT, ROOTS, root_spec
 from ades.api.views import REL_CONFORMANCE, REL_JOB_LIST, REL_PROCESSES, link
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
@@ -19,6 +19,7 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 ROOT_TITLES = {
     "ogc-api": "OGC API - Processes",
     "wps3": "EOEPCA ADES (wps3)",
+    OPENEO_ROOT: "openEO API 1.2",
 }
 
 
@@ -31,7 +32,7 @@ def root_document() -> Response:
             "id": ws,
             "links": [
                 link(f"{base}/{ws}/{root}", "service", f"{ROOT_TITLES[root]} of workspace '{ws}'")
-                for root in ROOTS
+                for root in (*ROOTS, OPENEO_ROOT)
             ],
         }
         for ws in principal().visible(services().workspaces.names())
@@ -39,8 +40,8 @@ def root_document() -> Response:
     return json_response(
         {
             "title": "ADES workspace server",
-            "description": "Each workspace is served under two roots: ogc-api (OGC API - "
-            "Processes) and wps3 (EOEPCA ADES).",
+            "description": "Each workspace is served under three roots: ogc-api (OGC API - "
+            "Processes), wps3 (EOEPCA ADES) and openeo/1.2 (openEO API 1.2).",
             "workspaces": workspaces,
             "links": [
                 link(f"{base}/", "self", "This document"),

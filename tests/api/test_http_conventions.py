@@ -22,7 +22,7 @@ def test_root_lists_the_workspaces_and_links_their_roots(live):
     assert set(workspaces) == {"demo", "lab", "strict", "quota"}
     for name, ws in workspaces.items():
         hrefs = [link["href"] for link in ws["links"] if link["rel"] == "service"]
-        assert hrefs == [live.url(f"/{name}/{root}") for root in ROOTS]
+        assert hrefs == [live.url(f"/{name}/{root}") for root in [*ROOTS, "openeo/1.2"]]
         for href in hrefs:  # each is a landing page
             assert live.http.get(href).json()["links"]
     rels = {link["rel"]: link["href"] for link in doc["links"]}
