@@ -22,12 +22,14 @@ import pytest
 import requests
 from ogc_api_processes_client.api_client import Configuration
 from ogc_api_processes_client.api_client_wrapper import ApiClientWrapper
+from ogc_api_processes_client.models.link import Link
 from ogc_api_processes_client.models.qualified_input_value import QualifiedInputValue
 from ogc_api_processes_client.models.status_info import StatusCode, StatusInfo
 from stac_pydantic import Collection
 
 from tests.api.conftest import Live, poll
-from tests.api.deploying import CWL_YAML, package, unique
+from tests.api.deploying import OGC1, package, unique
+from tests.api.test_deploy import assert_problem
 
 # What the dispatcher compares a result's ``schema`` with (app/platforms/implementations/
 # ogc_api_process.py).
@@ -43,11 +45,18 @@ EXECUTE_HEADERS = {"accept": "*/*", "Content-Type": "application/json"}
 
 
 def deploy_stac_items(live: Live, workspace: str = "lab") -> str:
-    """Deploy data/packages/stac-items.cwl (async only, STAC results as collections)."""
+    """Deploy data/packages/stac-items.cwl (STAC results as FeatureCollections) as an OGC
+    application package whose processDescription makes it run only as a job."""
     pid = unique("stac-items")
-    r = live.post(f"/{workspace}/ogc-api/processes", data=package("stac-items", pid),
-                  headers=CWL_YAML)
+    body = {
+        "processDescription": {"process": {"id": pid,
+                                           "jobControlOptions": ["async-execute", "dismiss"]}},
+        "executionUnit": {"value": package("stac-items", pid), "mediaType": "application/cwl+yaml"},
+    }  # fmt: skip
+    r = live.post(f"/{workspace}/ogc-api/processes", data=json.dumps(body),
+                  headers={"Content-Type": "application/ogcapppkg+json"})
     assert r.status_code == 201, r.text
+    assert r.json()["jobControlOptions"] == ["async-execute", "dismiss"]
     return pid
 
 
@@ -109,7 +118,14 @@ def dispatcher_flow(live: Live, token: str | None) -> tuple[dict, dict]:
         "Authorization": f"Bearer {token}"})
     response.raise_for_status()
     collection = Collection.model_validate(response.json())
+    # The plain file output stays a link (which the dispatcher passes over).
+    assert isinstance(results["summary"].actual_instance, Link)
     raw = live.get(f"/lab/ogc-api/jobs/{status.job_id}/results", headers=headers).json()
+    jobs = f"/lab/ogc-api/jobs/{status.job_id}/results"
+    assert_problem(live.get(f"{jobs}/summary/collection", headers=headers), 400,
+                   OGC1 + "invalid-parameter-value", "output 'summary'")
+    assert_problem(live.get(f"{jobs}/nothing/collection", headers=headers), 404,
+                   OGC1 + "no-such-output", "'nothing'")
     return collection.model_dump(mode="json", by_alias=True, exclude_none=True), raw
 
 

@@ -4,14 +4,12 @@ id: stac-items
 label: Writes a STAC catalog of small items
 doc: >-
   Writes a self-contained STAC catalog holding `count` items, each with one text asset
-  saying `word` (upper-cased when `case` is `upper`); runs only as a job, and its results
-  document shows the catalog as a qualified STAC Collection value (the APEx dispatcher's
-  way of reading results).
+  saying `word` (upper-cased when `case` is `upper`), and a summary file. Its results
+  document shows the catalog as a qualified GeoJSON FeatureCollection of its items (the APEx
+  dispatcher's way of reading results).
 $namespaces:
   ades: https://ades.dev/cwl#
 hints:
-  ades:JobControl:
-    jobControlOptions: [async-execute, dismiss]
   ades:StacResults:
     form: feature-collection
 requirements:
@@ -54,6 +52,7 @@ requirements:
           catalog = {"type": "Catalog", "stac_version": "1.0.0", "id": "said",
                      "description": "What was said", "links": links}
           (out / "catalog.json").write_text(json.dumps(catalog))
+          Path("summary.txt").write_text(f"{count} items\n")
 baseCommand: [python3, write_catalog.py]
 inputs:
   word:
@@ -76,3 +75,6 @@ outputs:
     type: Directory
     doc: A STAC catalog of the items.
     outputBinding: {glob: catalog}
+  summary:
+    type: File
+    outputBinding: {glob: summary.txt}
