@@ -27,8 +27,8 @@ from ogc_api_processes_client.models.qualified_input_value import QualifiedInput
 from ogc_api_processes_client.models.status_info import StatusCode, StatusInfo
 from stac_pydantic import Collection
 
-from tests.api.conftest import Live, poll
-from tests.api.deploying import OGC1, package, unique
+from tests.api.conftest import REPO, Live, poll
+from tests.api.deploying import OGC1, unique
 from tests.api.test_deploy import assert_problem
 
 # What the dispatcher compares a result's ``schema`` with (app/platforms/implementations/
@@ -45,13 +45,15 @@ EXECUTE_HEADERS = {"accept": "*/*", "Content-Type": "application/json"}
 
 
 def deploy_stac_items(live: Live, workspace: str = "lab") -> str:
-    """Deploy data/packages/stac-items.cwl (STAC results as FeatureCollections) as an OGC
+    """Deploy examples/stac-items.cwl (STAC results as FeatureCollections) as an OGC
     application package whose processDescription makes it run only as a job."""
     pid = unique("stac-items")
+    text = (REPO / "examples" / "stac-items.cwl").read_text().replace(
+        "id: stac-items", f"id: {pid}")
     body = {
         "processDescription": {"process": {"id": pid,
                                            "jobControlOptions": ["async-execute", "dismiss"]}},
-        "executionUnit": {"value": package("stac-items", pid), "mediaType": "application/cwl+yaml"},
+        "executionUnit": {"value": text, "mediaType": "application/cwl+yaml"},
     }  # fmt: skip
     r = live.post(f"/{workspace}/ogc-api/processes", data=json.dumps(body),
                   headers={"Content-Type": "application/ogcapppkg+json"})
