@@ -20,42 +20,49 @@ async def pass_through(user_token: str, url: str) -> str:
     return user_token
 
 
-async def run(target: dict) -> dict:
+async def run(targets: list[dict]) -> list[dict]:
+    """Each target's parameters and job, the jobs started first so that they run together."""
     from app.platforms.implementations import ogc_api_process
     from app.schemas.enum import OutputFormatEnum, ProcessingStatusEnum
     from app.schemas.unit_job import ServiceDetails
 
     ogc_api_process.exchange_token = pass_through
     platform = ogc_api_process.OGCAPIProcessPlatform()
-    details = ServiceDetails(**target["service"])
-    token = target["token"]
-    parameters = await platform.get_service_parameters(token, details)
-    job_id = await platform.execute_job(
-        token, "a test job", details, target["parameters"], OutputFormatEnum.JSON
-    )
-    statuses = []
-    deadline = time.monotonic() + target.get("deadline", 60)
+    runs = []
+    for target in targets:
+        details = ServiceDetails(**target["service"])
+        token = target["token"]
+        parameters = await platform.get_service_parameters(token, details)
+        job_id = await platform.execute_job(
+            token, "a test job", details, target["parameters"], OutputFormatEnum.JSON
+        )
+        runs.append((details, token, parameters, job_id))
     final = (ProcessingStatusEnum.FINISHED, ProcessingStatusEnum.FAILED,
              ProcessingStatusEnum.CANCELED, ProcessingStatusEnum.UNKNOWN)  # fmt: skip
-    while time.monotonic() < deadline:
-        status = await platform.get_job_status(token, job_id, details)
-        if not statuses or statuses[-1] != status.value:
-            statuses.append(status.value)
-        if status in final:
-            break
-        await asyncio.sleep(0.2)
-    collection = await platform.get_job_results(token, job_id, details)
-    return {
-        "parameters": [p.model_dump(mode="json") for p in parameters],
-        "job_id": job_id,
-        "statuses": statuses,
-        "collection": collection.model_dump(mode="json", by_alias=True, exclude_none=True),
-    }
+    out = []
+    for details, token, parameters, job_id in runs:
+        statuses = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = await platform.get_job_status(token, job_id, details)
+            if not statuses or statuses[-1] != status.value:
+                statuses.append(status.value)
+            if status in final:
+                break
+            await asyncio.sleep(0.2)
+        collection = await platform.get_job_results(token, job_id, details)
+        out.append({
+            "parameters": [p.model_dump(mode="json") for p in parameters],
+            "job_id": job_id,
+            "statuses": statuses,
+            "collection": collection.model_dump(mode="json", by_alias=True, exclude_none=True),
+        })  # fmt: skip
+    return out
 
 
 async def main() -> None:
     targets = json.load(sys.stdin)
-    print(json.dumps([await run(target) for target in targets]))
+    print(json.dumps(await run(targets)))
 
 
 if __name__ == "__main__":
