@@ -153,6 +153,9 @@ class Process:
     inputs: tuple[Parameter, ...]
     outputs: tuple[Parameter, ...]
     job_control: tuple[str, ...] = ("sync-execute", "async-execute", "dismiss")
+    # How the results document shows STAC catalog outputs: "link" or "feature-collection"
+    # (the ades:StacResults hint).
+    stac_results: str = "link"
     # The CWL document as deployed (text), and the id of the entry point inside it
     # ("#main" in a $graph package, None for a single-process document).
     package: str = ""

@@ -17,10 +17,12 @@ from ades.api.views import (
     job_list,
     ogc_results,
     ogc_value,
+    qualified_features,
+    requested_results,
     status_info,
     wps3_results,
 )
-from ades.errors import InvalidRequest, NoSuchFile, NoSuchOutput
+from ades.errors import InvalidRequest, NoSuchFile, NoSuchOutput, NoSuchProcess
 from ades.jobs.service import results_prefix
 from ades.model import Job, JobQuery, JobStatus, Process
 from ades.staging.downloads import JobFiles
@@ -163,7 +165,7 @@ def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N80
         return json_response(doc, mimetype=GEOJSON)
     if urls.flavour == "wps3":
         return json_response(wps3_results(job))
-    return json_response(ogc_results(job, _download(urls, job)))
+    return json_response(_results_document(urls, job))
 
 
 def get_result(
@@ -200,6 +202,30 @@ def get_result(
         return Response(status=303, headers={"Location": value["href"]})
     body, media_type = raw_body({outputId: value}, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
+
+
+def get_result_collection(
+    workspace: str,
+    root: str,
+    jobId: str,  # noqa: N803
+    outputId: str,  # noqa: N803
+) -> Response:
+    """A STAC catalog output as a STAC Collection linking each of its items."""
+    urls = workspace_urls(workspace, root)
+    ades = services()
+    job = ades.jobs.results(workspace, jobId)
+    record = job.results.get(outputId)
+    if record is None or record == {"value": None}:
+        raise NoSuchOutput(outputId, job.id)
+    if not (isinstance(record, dict) and record.get("stac")):
+        raise InvalidRequest(
+            f"output '{outputId}' of job '{job.id}' is not a STAC catalog: only a catalog "
+            "output has a STAC Collection of its items"
+        )
+    doc = ades.stac_results.output_collection(
+        job, outputId, record, _result_urls(urls, job), _files(urls, job)
+    )
+    return json_response(doc)
 
 
 def download(
@@ -262,11 +288,36 @@ def _sync_results(workspace: str, job: Job, urls: Urls, request_doc: dict[str, A
     job = services().jobs.results(workspace, job.id)  # raises for failed / dismissed jobs
     if urls.flavour == "wps3":
         return json_response(wps3_results(job))
-    results = ogc_results(job, _download(urls, job))
     if not _answers_raw(urls, request_doc):
-        return json_response(results)
+        return json_response(_results_document(urls, job))
+    results = ogc_results(job, _download(urls, job))
     body, media_type = raw_body(results, request.headers.get("Accept"), f"ades-{job.id}")
     return Response(body, 200, content_type=media_type)
+
+
+def _results_document(urls: Urls, job: Job) -> dict[str, Any]:
+    """The OGC results document of ``job``; a process with ``ades:StacResults: {form:
+    feature-collection}`` has each STAC catalog output shown as a qualified value: its items
+    as a GeoJSON FeatureCollection, each linking to the output's STAC Collection."""
+    results = ogc_results(job, _download(urls, job))
+    if _stac_results_form(job) != "feature-collection":
+        return results
+    stac = services().stac_results
+    for output_id, record in requested_results(job).items():
+        if isinstance(record, dict) and record.get("stac"):
+            features = stac.output_features(
+                job, output_id, record, _result_urls(urls, job), _files(urls, job)
+            )
+            results[output_id] = qualified_features(features)
+    return results
+
+
+def _stac_results_form(job: Job) -> str:
+    """How the job's process shows STAC outputs now; ``link`` once it is undeployed."""
+    try:
+        return services().processes.get(job.workspace, job.process_id).stac_results
+    except NoSuchProcess:
+        return "link"
 
 
 def _answers_raw(urls: Urls, request_doc: dict[str, Any]) -> bool:

@@ -23,6 +23,12 @@ REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+# The schema URL that says a qualified value of a results document is a GeoJSON
+# FeatureCollection (one the APEx dispatcher compares results' ``schema`` with).
+FEATURE_COLLECTION_SCHEMA = (
+    "https://schemas.opengis.net/ogcapi/features/part1/1.0/openapi/schemas/"
+    "featureCollectionGeoJSON.yaml"
+)
 
 # How a stored result record (of an output id) is shown to a client: by default its stored
 # href (s3://…); the API passes one that gives URLs people can open.
@@ -214,6 +220,12 @@ def requested_results(job: Job) -> dict[str, Any]:
 def ogc_results(job: Job, href: Download = stored_href) -> dict[str, Any]:
     """The OGC API - Processes 1.0 results document: output id → inline value or link."""
     return {oid: ogc_value(oid, value, href) for oid, value in requested_results(job).items()}
+
+
+def qualified_features(features: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection as a qualified value of a results document: its media
+    type and schema URL say what the value is."""
+    return {"mediaType": GEOJSON, "schema": FEATURE_COLLECTION_SCHEMA, "value": features}
 
 
 def ogc_value(output_id: str, value: Any, href: Download = stored_href) -> Any:

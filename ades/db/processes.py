@@ -24,6 +24,8 @@ class DeployedPackage:
     package: str
     workflow_id: str | None
     source_name: str
+    # The jobControlOptions the deploy request declared (None: as the package says).
+    job_control: tuple[str, ...] | None = None
     revision: int = 1
     deployed: datetime | None = None
     updated: datetime | None = None
@@ -109,6 +111,7 @@ def _row(package: DeployedPackage) -> dict[str, object]:
         "package": package.package,
         "workflow_id": package.workflow_id,
         "source_name": package.source_name,
+        "job_control": ",".join(package.job_control) if package.job_control else None,
     }
 
 
@@ -120,6 +123,7 @@ def _package(row) -> DeployedPackage:  # type: ignore[no-untyped-def]
         package=row["package"],
         workflow_id=row["workflow_id"],
         source_name=row["source_name"],
+        job_control=tuple(row["job_control"].split(",")) if row["job_control"] else None,
         revision=row["revision"],
         deployed=aware(row["deployed"]),
         updated=aware(row["updated"]),

@@ -111,6 +111,8 @@ deployed_processes = Table(
     # The $graph entry the deployer picked (#fragment or ?w=), None when not asked.
     Column("workflow_id", String(256)),
     Column("source_name", String(256), nullable=False),
+    # The jobControlOptions the deploy request declared, comma-separated; NULL: the package's.
+    Column("job_control", String(128)),
     # Bumped by every replace: a replica's cached description is stale when it differs.
     Column("revision", Integer, nullable=False),
     Column("deployed", DateTime(timezone=True), nullable=False),

@@ -8,6 +8,12 @@ import logging
 
 NAMESPACE = "https://ades.dev/cwl#"
 JOB_CONTROL_HINT = NAMESPACE + "JobControl"
+# How the results document shows the process's STAC catalog outputs: ``form: link`` (the
+# default, a link to the walkable catalog) or ``form: feature-collection`` (a qualified
+# value: the output's items as a GeoJSON FeatureCollection, with the OGC Features schema URL,
+# each item linking to the output's STAC Collection; what the APEx dispatcher reads).
+STAC_RESULTS_HINT = NAMESPACE + "StacResults"
+STAC_RESULTS_FORMS = ("link", "feature-collection")
 
 
 class _OurHintsAreKnown(logging.Filter):

@@ -28,7 +28,12 @@ from schema_salad.sourceline import relname
 from ades.errors import InvalidPackage
 from ades.model import Parameter, Process
 from ades.packages.bounds import check_bounds
-from ades.packages.hints import JOB_CONTROL_HINT, quiet_about_our_hints
+from ades.packages.hints import (
+    JOB_CONTROL_HINT,
+    STAC_RESULTS_FORMS,
+    STAC_RESULTS_HINT,
+    quiet_about_our_hints,
+)
 from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
 
 JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
@@ -108,6 +113,7 @@ def load_package(
         inputs=_parameters(tool, "inputs"),
         outputs=_parameters(tool, "outputs"),
         job_control=_job_control(tool),
+        stac_results=_stac_results(tool),
         package=text,
         entry=entry,
         mutable=mutable,
@@ -336,17 +342,34 @@ def _job_control(tool: CwlProcess) -> tuple[str, ...]:
     hints = [h for h in tool.hints if h.get("class") == JOB_CONTROL_HINT]
     if not hints:
         return JOB_CONTROL_OPTIONS
-    options = hints[-1].get("jobControlOptions")
+    return job_control_options(hints[-1].get("jobControlOptions"), "ades:JobControl")
+
+
+def job_control_options(options: Any, where: str) -> tuple[str, ...]:
+    """``options`` (a list of jobControlOptions, or one) checked and in the usual order;
+    InvalidPackage naming ``where`` they came from when they are not usable."""
     if isinstance(options, str):
         options = [options]
     if not isinstance(options, list) or not options:
-        raise InvalidPackage("the ades:JobControl hint needs a list of jobControlOptions")
+        raise InvalidPackage(f"{where} needs a list of jobControlOptions")
     unknown = [o for o in options if o not in JOB_CONTROL_OPTIONS]
     if unknown:
         raise InvalidPackage(
-            f"ades:JobControl: unknown jobControlOptions {unknown}; "
-            f"use some of {list(JOB_CONTROL_OPTIONS)}"
+            f"{where}: unknown jobControlOptions {unknown}; use some of {list(JOB_CONTROL_OPTIONS)}"
         )
     if "sync-execute" not in options and "async-execute" not in options:
-        raise InvalidPackage("ades:JobControl must allow sync-execute or async-execute")
+        raise InvalidPackage(f"{where} must allow sync-execute or async-execute")
     return tuple(o for o in JOB_CONTROL_OPTIONS if o in options)
+
+
+def _stac_results(tool: CwlProcess) -> str:
+    """The ades:StacResults hint's form, or ``link`` when there is no hint."""
+    hints = [h for h in tool.hints if h.get("class") == STAC_RESULTS_HINT]
+    if not hints:
+        return STAC_RESULTS_FORMS[0]
+    form = hints[-1].get("form")
+    if form not in STAC_RESULTS_FORMS:
+        raise InvalidPackage(
+            f"ades:StacResults: form {form!r} is not one of {list(STAC_RESULTS_FORMS)}"
+        )
+    return form

@@ -200,6 +200,8 @@ class ProcessRegistry:
                 f"workspace '{workspace}' requires the OGC Best Practice for EO Application "
                 f"Packages: " + "; ".join(warnings)
             )
+        if source.job_control is not None:
+            process = replace(process, job_control=source.job_control)
         return process, warnings
 
     def _describe(self, deployed: DeployedPackage) -> Process:
@@ -216,6 +218,8 @@ class ProcessRegistry:
             source_name=deployed.source_name,
         )
         process = replace(process, id=deployed.process_id)
+        if deployed.job_control is not None:
+            process = replace(process, job_control=deployed.job_control)
         with self._lock:
             self._described[key] = (deployed.revision, process)
         return process
@@ -246,6 +250,7 @@ def _deployed(process: Process, source: PackageSource) -> DeployedPackage:
         # The entry the loader settled on, so a reload needs no guessing.
         workflow_id=process.entry.lstrip("#") if process.entry else None,
         source_name=source.name,
+        job_control=source.job_control,
     )
 
 

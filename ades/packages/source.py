@@ -16,6 +16,7 @@ import requests
 from ades.errors import InvalidPackage, InvalidRequest
 from ades.fetching import FetchPolicy, FetchRefused
 from ades.objectstore.store import ObjectStore
+from ades.packages.load import job_control_options
 
 CWL_MEDIA_TYPES = ("application/cwl", "application/cwl+yaml", "application/cwl+json")
 APP_PACKAGE = "application/ogcapppkg+json"
@@ -39,6 +40,8 @@ class PackageSource:
     href: str | None = None
     # The id an application package's processDescription gives the process, if any.
     declared_id: str | None = None
+    # The jobControlOptions its processDescription gives (None: as the package says).
+    job_control: tuple[str, ...] | None = None
 
 
 class PackageReader:
@@ -75,7 +78,12 @@ class PackageReader:
                 "inline ({'value': ..., 'mediaType': ...}) or link to it ({'href': ...})"
             )
         source = self._unit(_one_unit(document["executionUnit"]), workflow_id, workspace)
-        return replace(source, declared_id=_declared_id(document.get("processDescription")))
+        description = document.get("processDescription")
+        return replace(
+            source,
+            declared_id=_declared_id(description),
+            job_control=_declared_job_control(description),
+        )
 
     def _unit(
         self, unit: Mapping[str, Any], workflow_id: str | None, workspace: str | None
@@ -198,6 +206,23 @@ def _declared_id(description: Any) -> str | None:
     process = description.get("process")
     found = process.get("id") if isinstance(process, Mapping) else description.get("id")
     return str(found) if found is not None else None
+
+
+def _declared_job_control(description: Any) -> tuple[str, ...] | None:
+    """``jobControlOptions`` of ``processDescription.process`` or of ``processDescription``,
+    checked as the ades:JobControl hint is; None when it gives none."""
+    if not isinstance(description, Mapping):
+        return None
+    process = description.get("process")
+    holder = process if isinstance(process, Mapping) else description
+    if "jobControlOptions" not in holder:
+        return None
+    try:
+        return job_control_options(
+            holder["jobControlOptions"], "processDescription jobControlOptions"
+        )
+    except InvalidPackage as err:
+        raise InvalidRequest(str(err)) from None
 
 
 def _one_unit(unit: Any) -> Mapping[str, Any]:

@@ -5,7 +5,11 @@
 - ``directory``: the files of a plain Directory output, downloadable;
 - ``collection``: all of a job's results as one STAC Collection whose assets are every
   result file (href, type, roles, title), with a ``canonical`` link — the shape openEO
-  clients and the APEx dispatcher read.
+  clients read;
+- ``output_collection``: one catalog output as a STAC Collection linking each of its items
+  (walkable through the API) and holding their assets; ``output_features``: its items as a
+  GeoJSON FeatureCollection, each linking to that Collection — the value the APEx
+  dispatcher reads when a process asks for ``ades:StacResults: {form: feature-collection}``.
 
 Every file is linked to the job's download route (``JobFiles``). Framework-free: API URLs
 come in through ``ResultUrls`` and ``JobFiles``."""
@@ -45,6 +49,10 @@ class ResultUrls:
         if path and path != CATALOG:
             url += f"?path={quote(path)}"
         return url
+
+    def collection(self, output_id: str) -> str:
+        """Where a catalog output is served as a STAC Collection of its items."""
+        return f"{self.results}/{quote(output_id)}/collection"
 
 
 class StacResults:
@@ -168,6 +176,88 @@ class StacResults:
         }
         return doc
 
+    def output_collection(
+        self, job: Job, output_id: str, record: dict[str, Any], urls: ResultUrls, files: JobFiles
+    ) -> dict[str, Any]:
+        """The STAC catalog output ``output_id`` (its stored ``record``) of ``job`` as a STAC
+        Collection: an ``item`` link per item (its API URL, which serves it with downloadable
+        assets), every item asset downloadable, the extent the items span."""
+        assets: dict[str, dict[str, Any]] = {}
+        item_links: list[dict[str, Any]] = []
+        bboxes: list[list[float]] = []
+        times: list[datetime] = []
+        for path, item in self._output_items(job, output_id, record):
+            item_links.append(
+                {"rel": "item", "href": urls.output(output_id, path), "type": GEOJSON,
+                 "title": item.id}
+            )  # fmt: skip
+            bboxes.extend([item.bbox] if item.bbox else [])
+            times.extend(_times(item))
+            for asset in item.assets.values():
+                href = asset.get_absolute_href() or asset.href
+                roles = asset.roles or ["data"]
+                self._add(assets, files, href, asset.media_type, roles, asset.title)
+        if not times:
+            times = [t for t in (job.started, job.finished) if t]
+        return {
+            "type": "Collection",
+            "stac_version": "1.0.0",
+            "stac_extensions": [],
+            "id": collection_id(job, output_id),
+            "title": f"Output '{output_id}' of job {job.id}",
+            "description": f"The items of output '{output_id}' of process '{job.process_id}' "
+            f"in workspace '{job.workspace}', job {job.id}",
+            "license": "proprietary",
+            "extent": {
+                "spatial": {"bbox": [_union(bboxes)]},
+                "temporal": {"interval": [[_iso(min(times)), _iso(max(times))]]},
+            },
+            "assets": assets,
+            "links": [
+                {"rel": "self", "href": urls.collection(output_id), "type": JSON},
+                {
+                    "rel": "via",
+                    "href": urls.output(output_id),
+                    "type": JSON,
+                    "title": f"STAC catalog of output '{output_id}'",
+                },
+                *item_links,
+            ],
+        }
+
+    def output_features(
+        self, job: Job, output_id: str, record: dict[str, Any], urls: ResultUrls, files: JobFiles
+    ) -> dict[str, Any]:
+        """The items of the STAC catalog output ``output_id`` as a GeoJSON FeatureCollection:
+        each item as ``output_document`` serves it, in the output's collection (its id and a
+        ``collection`` link to ``output_collection``'s URL)."""
+        features = []
+        collection = {"rel": "collection", "href": urls.collection(output_id), "type": JSON}
+        for path, _item in self._output_items(job, output_id, record):
+            item = self.output_document(job, output_id, record, path, urls, files)
+            item["collection"] = collection_id(job, output_id)
+            item["links"] = [
+                *(link for link in item.get("links", []) if link.get("rel") != "collection"),
+                collection,
+            ]
+            features.append(item)
+        # No top-level "bbox": ogc-api-processes-client 0.6 would then read the whole
+        # value as a bounding box input value as well, and refuse the results document.
+        return {"type": "FeatureCollection", "features": features, "links": [collection]}
+
+    def _output_items(
+        self, job: Job, output_id: str, record: dict[str, Any]
+    ) -> Iterator[tuple[str, pystac.Item]]:
+        """(path relative to the output's catalog, item) of each item of a catalog output."""
+        catalog_key = self.links.key_of(record["href"])
+        if catalog_key is None:
+            raise NoSuchOutput(output_id, job.id)
+        base = posixpath.dirname(catalog_key)
+        for item in self._items(record["href"]):
+            key = self.links.key_of(item.get_self_href() or "") or ""
+            if key.startswith(base + "/"):
+                yield key[len(base) + 1 :], item
+
     def _items(self, catalog_href: str) -> Iterator[pystac.Item]:
         catalog = pystac.Catalog.from_file(catalog_href, stac_io=ObjectStoreStacIO(self.objects))
         yield from catalog.get_items(recursive=True)
@@ -200,6 +290,11 @@ class StacResults:
             return None
         # A relative href is a URI reference: its escapes stand for the key's characters.
         return posixpath.normpath(posixpath.join(posixpath.dirname(doc_key), unquote(href)))
+
+
+def collection_id(job: Job, output_id: str) -> str:
+    """The id of the STAC Collection of a job's catalog output."""
+    return f"{job.id}-{output_id}"
 
 
 def _records(results: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

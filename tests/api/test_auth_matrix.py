@@ -13,6 +13,7 @@ cannot be added without saying who may call it."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from ades.auth.tokens import TokenStore
 from ades.db.schema import api_tokens
 from tests.api.conftest import Live, Secured, poll
 from tests.api.deploying import CWL_YAML, package, unique
+from tests.api.test_apex_dispatcher import deploy_stac_items
 
 METHODS = ("get", "put", "post", "delete", "patch")
 CREDENTIALS = ("none", "malformed", "forged", "expired", "lab", "demo", "admin")
@@ -66,6 +68,7 @@ class Demo:
         self.live = live
         self.started: list[str] = []  # jobs the matrix made run: waited for at the end
         self.process = self.deploy()
+        self.stac = self.start_stac_job()  # runs while the others are made
         self.job = self._finished(ECHO)
         self.file_job = self._finished(
             {**ECHO, "outputs": {"echoOutput": {"transmissionMode": "reference"}}}
@@ -99,6 +102,21 @@ class Demo:
 
     def status(self, job_id: str) -> str:
         return self.live.get(f"/demo/ogc-api/jobs/{job_id}").json()["status"]
+
+    @functools.cached_property
+    def stac_job(self) -> str:
+        """The job of ``start_stac_job`` once finished (its output 'items' a STAC catalog)."""
+        done = self.live.wait_for(self.live.url(f"/demo/ogc-api/jobs/{self.stac}"),
+                                  {"successful", "failed"})
+        assert done["status"] == "successful", done
+        return self.stac
+
+    def start_stac_job(self) -> str:
+        pid = deploy_stac_items(self.live, "demo")
+        r = self.live.post(f"/demo/ogc-api/processes/{pid}/execution",
+                           json={"inputs": {"word": "matrix", "count": 1}})
+        assert r.status_code == 201, r.text
+        return r.json()["jobID"]
 
 
 def _process_kept(pid: str) -> Callable[[Live], None]:
@@ -182,6 +200,8 @@ ROOT_OPERATIONS: dict[tuple[str, str], tuple[int, Callable[[Demo], Call]]] = {
     ("/jobs/{jobId}/results", "post"): (202, _on_fresh_job("post", "/results")),
     ("/jobs/{jobId}/results", "delete"): (200, _on_fresh_job("delete", "/results")),
     ("/jobs/{jobId}/results/{outputId}", "get"): (200, _get("/jobs/{d.job}/results/echoOutput")),
+    ("/jobs/{jobId}/results/{outputId}/collection", "get"): (
+        200, lambda d: Call("get", f"/jobs/{d.stac_job}/results/items/collection")),
     ("/jobs/{jobId}/download/{path}", "get"): (
         302, _get("/jobs/{d.file_job}/download/{d.file_path}", allow_redirects=False)),
     ("/jobs/{jobId}/definition", "get"): (200, _get("/jobs/{d.job}/definition")),

@@ -115,6 +115,49 @@ def test_deploy_ogcapppkg_with_the_cwl_inline(live, form):
 
 
 @pytest.mark.conformance(CONF2 + "ogcapppkg")
+def test_deploy_declares_job_control_options_which_replace_keeps_or_changes(live):
+    pid = unique("greet")
+    unit = {"value": package("greet", pid), "mediaType": "application/cwl+yaml"}
+    body = {"processDescription": {"process": {"id": pid, "jobControlOptions": ["async-execute"]}},
+            "executionUnit": unit}
+    assert deploy(live, body, "application/ogcapppkg+json").status_code == 201
+    assert live.get(f"/lab/ogc-api/processes/{pid}").json()["jobControlOptions"] == [
+        "async-execute"]
+    # Replaced without any: as the package says (all options).
+    r = live.put(f"/lab/ogc-api/processes/{pid}", data=json.dumps({"executionUnit": unit}),
+                 headers={"Content-Type": "application/ogcapppkg+json"})
+    assert r.status_code == 204, r.text
+    assert len(live.get(f"/lab/ogc-api/processes/{pid}").json()["jobControlOptions"]) == 3
+    # The Part 1 process description form (no "process" member) is read too.
+    body = {"processDescription": {"id": pid, "jobControlOptions": ["sync-execute"]},
+            "executionUnit": unit}
+    r = live.put(f"/lab/ogc-api/processes/{pid}", data=json.dumps(body),
+                 headers={"Content-Type": "application/ogcapppkg+json"})
+    assert r.status_code == 204, r.text
+    assert live.get(f"/lab/ogc-api/processes/{pid}").json()["jobControlOptions"] == [
+        "sync-execute"]
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ([], "needs a list of jobControlOptions"),
+        (["async-execute", "later"], "unknown jobControlOptions ['later']"),
+        (["dismiss"], "must allow sync-execute or async-execute"),
+    ],
+)
+def test_deploy_refuses_unusable_job_control_options(live, options, reason):
+    pid = unique("greet")
+    unit = {"value": package("greet", pid), "mediaType": "application/cwl+yaml"}
+    body = {"processDescription": {"process": {"id": pid, "jobControlOptions": options}},
+            "executionUnit": unit}
+    assert_problem(deploy(live, body, "application/ogcapppkg+json"), 400,
+                   OGC1 + "invalid-parameter-value", "processDescription jobControlOptions",
+                   reason)
+    assert live.get(f"/lab/ogc-api/processes/{pid}").status_code == 404
+
+
+@pytest.mark.conformance(CONF2 + "ogcapppkg")
 def test_deploy_ogcapppkg_linking_the_cwl_over_http(live, files):
     unit = {"href": f"{files}/greet.cwl", "type": "application/cwl"}
     workspace = "demo"  # lab has no 'greet' of its own, demo neither: one of each

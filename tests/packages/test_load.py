@@ -235,6 +235,31 @@ def test_job_control_options_come_out_in_canonical_order():
     assert load_process(text, "ws").job_control == ("sync-execute", "dismiss")
 
 
+STAC_RESULTS = """\
+cwlVersion: v1.2
+class: CommandLineTool
+$namespaces: {{ades: "https://ades.dev/cwl#"}}
+hints:
+  - class: ades:StacResults
+    {member}
+baseCommand: "true"
+inputs: []
+outputs: []
+"""
+
+
+def test_stac_results_hint_picks_the_form():
+    assert load_process(JOB_CONTROL.format(options="[sync-execute]"), "ws").stac_results == "link"
+    text = STAC_RESULTS.format(member="form: feature-collection")
+    assert load_process(text, "ws").stac_results == "feature-collection"
+
+
+@pytest.mark.parametrize("member", ["form: collection", "forms: feature-collection"])
+def test_bad_stac_results_hint(member):
+    with pytest.raises(InvalidPackage, match=r"ades:StacResults: form .* is not one of"):
+        load_process(STAC_RESULTS.format(member=member), "ws")
+
+
 def test_cwltool_runs_a_package_with_the_job_control_hint(tmp_path):
     # The hint is ours, not cwltool's: it must only be an "unknown hint" to cwltool.
     result = subprocess.run(
