@@ -276,3 +276,22 @@ def test_graphs_that_cannot_run_are_refused_naming_the_node(deployed, body, erro
     with pytest.raises(error) as caught:
         plan(body, "demo", deployed)
     assert named in str(caught.value)
+
+
+def test_values_of_named_types_are_inputs_of_the_workflow(caplog):
+    processes = Deployed(load_process(DATA / "chain_write.cwl", "demo"),
+                         load_process(DATA / "chain_colour.cwl", "demo"))
+    run = plan(graph(w=WRITE, c={"process_id": "chain_colour", "result": True, "arguments": {
+        "colour": "green", "size": {"width": 3}, "text": {"from_node": "w"}}}),
+        "demo", processes)
+    assert run.inputs == {"w__text": "hello", "c__colour": "green", "c__size": {"width": 3}}
+    colour = next(p for p in run.process.inputs if p.id == "c__colour")
+    assert colour.schema == {"type": "string", "enum": ["red", "green", "blue"]}
+    # The types are declared once, on the Workflow; the step's process inherits them.
+    document = json.loads(run.process.package)
+    main, _, tool = document["$graph"]
+    names = [t["name"] for r in main["requirements"] if r["class"] == "SchemaDefRequirement"
+             for t in r["types"]]
+    assert names == ["#c.main/Colour", "#c.main/Size"]
+    assert "requirements" not in tool or not tool["requirements"]
+    assert "previously defined" not in caplog.text

@@ -80,9 +80,13 @@ def chain_document(steps: Sequence[Step], result: str, label: str, doc: str) -> 
     embedded: list[Any] = []
     runs: dict[str, str] = {}
     renames: dict[str, tuple[str, str]] = {}
+    # The named types of the processes the steps run, declared on the Workflow instead
+    # (see _embedded): its own ports may be of those types.
+    named: list[Any] = []
     for step in steps:
-        processes, entry, rename = _embedded(step)
+        processes, entry, rename, types = _embedded(step)
         embedded.extend(processes)
+        named.extend(types)
         runs[step.id] = entry
         renames[step.id] = rename
     by_id = {step.id: step for step in steps}
@@ -98,7 +102,7 @@ def chain_document(steps: Sequence[Step], result: str, label: str, doc: str) -> 
             inputs.append(
                 cwl.WorkflowInputParameter(
                     id=f"{MAIN}/{workflow_input}",
-                    type_=_localized(port["type"], renames[step.id]),
+                    type_=_localized(_detached(port["type"]), renames[step.id]),
                     **_carried(port, _INPUT_FIELDS, renames[step.id]),
                 )
             )
@@ -131,13 +135,15 @@ def chain_document(steps: Sequence[Step], result: str, label: str, doc: str) -> 
     outputs = [
         cwl.WorkflowOutputParameter(
             id=f"{MAIN}/{name}",
-            type_=_localized(port["type"], renames[result]),
+            type_=_localized(_detached(port["type"]), renames[result]),
             outputSource=f"{MAIN}/{result}/{name}",
             **_carried(port, _OUTPUT_FIELDS, renames[result]),
         )
         for name, port in ports(by_id[result].tool, "outputs").items()
     ]
     requirements: list[Any] = []
+    if named:
+        requirements.append(cwl.SchemaDefRequirement(types=named))
     if any(is_workflow(step.tool) for step in steps):
         requirements.append(cwl.SubworkflowFeatureRequirement())
     if needs_merge:
@@ -158,10 +164,13 @@ def chain_document(steps: Sequence[Step], result: str, label: str, doc: str) -> 
     return json.dumps(document, indent=2)
 
 
-def _embedded(step: Step) -> tuple[list[Any], str, tuple[str, str]]:
+def _embedded(step: Step) -> tuple[list[Any], str, tuple[str, str], list[Any]]:
     """The processes a step runs (its entry and every process its steps run by reference),
     their ids made local to the new document under the step's prefix; the id its ``run``
-    names; and the (old, new) prefix of the renaming."""
+    names; the (old, new) prefix of the renaming; and the types of the entry's
+    SchemaDefRequirement, taken off it: the Workflow declares them, the entry inherits
+    them (a process sees one SchemaDefRequirement, the nearest, and a document may define
+    a name once)."""
     entry_id = step.tool.tool["id"]
     document, _, fragment = entry_id.partition("#")
     prefix = f"#{step.id}{SEPARATOR}"
@@ -180,17 +189,46 @@ def _embedded(step: Step) -> tuple[list[Any], str, tuple[str, str]]:
                 visit(step_object.embedded_tool)
 
     visit(step.tool)
-    processes = []
+    processes, types = [], []
     for process_id, process in found.items():
         copy = {k: v for k, v in process.items() if k not in _DOCUMENT_KEYS}
         localized = _localized(copy, rename)
+        if process_id == entry_id:
+            requirements = localized.get("requirements") or []
+            for requirement in requirements:
+                if requirement.get("class") == "SchemaDefRequirement":
+                    types.extend(requirement.get("types") or [])
+            kept = [r for r in requirements if r.get("class") != "SchemaDefRequirement"]
+            if "requirements" in localized:
+                localized["requirements"] = kept
         if process_id == document:
             localized["id"] = f"{prefix}main"
         processes.append(localized)
     run = f"{prefix}main" if not fragment else prefix + fragment
     # The run reference is built as an absolute URI of the new document (cwl-utils saves
     # it as given); it is made local with the rest of the Workflow.
-    return processes, f"{DOCUMENT}{run}", rename
+    return processes, f"{DOCUMENT}{run}", rename, types
+
+
+def _detached(cwl_type: Any) -> Any:
+    """A port type as the Workflow's own port declares it: records with the short names
+    of their fields and no name of their own, so the document defines each name once."""
+    if isinstance(cwl_type, list):
+        return [_detached(item) for item in cwl_type]
+    if not isinstance(cwl_type, Mapping):
+        return cwl_type
+    detached = dict(cwl_type)
+    if "items" in detached:
+        detached["items"] = _detached(detached["items"])
+    if isinstance(detached.get("type"), list | Mapping):
+        detached["type"] = _detached(detached["type"])
+    if detached.get("type") == "record":
+        detached.pop("name", None)
+        detached["fields"] = [
+            {**field_, "name": short_name(field_["name"]), "type": _detached(field_["type"])}
+            for field_ in detached.get("fields", [])
+        ]
+    return detached
 
 
 def _carried(port: Mapping[str, Any], names: Sequence[str], rename: tuple[str, str]) -> dict:
