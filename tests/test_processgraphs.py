@@ -295,3 +295,10 @@ def test_values_of_named_types_are_inputs_of_the_workflow(caplog):
     assert names == ["#c.main/Colour", "#c.main/Size"]
     assert "requirements" not in tool or not tool["requirements"]
     assert "previously defined" not in caplog.text
+
+
+def test_format_unsupported_is_openeos_own_code():
+    from ades.api.openeo.errors import status_and_code
+
+    assert status_and_code(FormatUnsupported("x")) == (400, "FormatUnsupported")
+    assert status_and_code(ProcessGraphInvalid("x")) == (400, "ProcessGraphInvalid")
