@@ -15,6 +15,7 @@ ProcessGraphMissing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -200,8 +201,8 @@ def _links(nodes: Mapping[str, Mapping[str, Any]], node_id: str) -> dict[str, Li
             links[name] = Link(((_source(nodes, where, value), ""),))
         elif _reference(value) == "from_parameter":
             raise ProcessGraphInvalid(
-                f"{where}: {{\"from_parameter\": {value['from_parameter']!r}}}: a process "
-                "graph run here has no parameters"
+                f"{where}: {json.dumps(dict(value))}: a process graph run here has no "
+                "parameters"
             )
         elif _reference(value) == "process_graph":
             raise ProcessUnsupported(

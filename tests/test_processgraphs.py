@@ -231,7 +231,8 @@ def test_a_list_of_references_feeds_an_array_input():
                 }
             ),
             ProcessGraphInvalid,
-            "node 'a', argument 'message': {\"from_parameter\": 'x'}",
+            "node 'a', argument 'message': {\"from_parameter\": \"x\"}: a process graph run here "
+            "has no parameters",
         ),
         (graph(u={**upper("nowhere"), "result": True}), ProcessGraphInvalid,
          "node 'u', argument 'source': there is no node 'nowhere'"),
@@ -278,23 +279,30 @@ def test_graphs_that_cannot_run_are_refused_naming_the_node(deployed, body, erro
     assert named in str(caught.value)
 
 
-def test_values_of_named_types_are_inputs_of_the_workflow(caplog):
+def test_values_of_named_or_bound_types_are_inputs_of_the_workflow(caplog):
     processes = Deployed(load_process(DATA / "chain_write.cwl", "demo"),
-                         load_process(DATA / "chain_colour.cwl", "demo"))
-    run = plan(graph(w=WRITE, c={"process_id": "chain_colour", "result": True, "arguments": {
-        "colour": "green", "size": {"width": 3}, "text": {"from_node": "w"}}}),
-        "demo", processes)
-    assert run.inputs == {"w__text": "hello", "c__colour": "green", "c__size": {"width": 3}}
+                         load_process(DATA / "chain_typed.cwl", "demo"))
+    arguments = {"colour": "green", "size": {"width": 3}, "words": ["a"],
+                 "text": {"from_node": "w"}}
+    run = plan(graph(w=WRITE, c={"process_id": "chain_typed", "result": True,
+                                 "arguments": arguments}), "demo", processes)
+    assert run.inputs == {"w__text": "hello", "c__colour": "green", "c__size": {"width": 3},
+                          "c__words": ["a"]}
     colour = next(p for p in run.process.inputs if p.id == "c__colour")
     assert colour.schema == {"type": "string", "enum": ["red", "green", "blue"]}
-    # The types are declared once, on the Workflow; the step's process inherits them.
     document = json.loads(run.process.package)
     main, _, tool = document["$graph"]
+    # The named types are declared once, on the Workflow; the step's process inherits them.
     names = [t["name"] for r in main["requirements"] if r["class"] == "SchemaDefRequirement"
              for t in r["types"]]
     assert names == ["#c.main/Colour", "#c.main/Size"]
-    assert "requirements" not in tool or not tool["requirements"]
+    assert not tool.get("requirements")
     assert "previously defined" not in caplog.text
+    # The tool's bindings stay with the tool.
+    assert "Binding" not in json.dumps(main["inputs"]) + json.dumps(main["outputs"])
+    assert main["outputs"] == [{"id": "#main/report", "outputSource": "#main/c/report",
+                                "type": {"type": "record",
+                                         "fields": [{"name": "out", "type": "File"}]}}]
 
 
 def test_format_unsupported_is_openeos_own_code():

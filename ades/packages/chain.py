@@ -36,6 +36,8 @@ _DOCUMENT_KEYS = frozenset({
 # Port fields carried over to the Workflow's own inputs and outputs.
 _INPUT_FIELDS = ("label", "doc", "format", "secondaryFiles")
 _OUTPUT_FIELDS = ("label", "doc")
+# What a tool's types hold that a Workflow's do not.
+_BINDINGS = frozenset({"inputBinding", "outputBinding"})
 
 
 @dataclass(frozen=True)
@@ -211,13 +213,14 @@ def _embedded(step: Step) -> tuple[list[Any], str, tuple[str, str], list[Any]]:
 
 
 def _detached(cwl_type: Any) -> Any:
-    """A port type as the Workflow's own port declares it: records with the short names
-    of their fields and no name of their own, so the document defines each name once."""
+    """A port type of a tool as the Workflow's own port declares it: without the tool's
+    bindings (a Workflow's types have none), and its records without the names they have
+    in the tool, their fields under short names, so the document defines each name once."""
     if isinstance(cwl_type, list):
         return [_detached(item) for item in cwl_type]
     if not isinstance(cwl_type, Mapping):
         return cwl_type
-    detached = dict(cwl_type)
+    detached = {k: v for k, v in cwl_type.items() if k not in _BINDINGS}
     if "items" in detached:
         detached["items"] = _detached(detached["items"])
     if isinstance(detached.get("type"), list | Mapping):
@@ -225,7 +228,11 @@ def _detached(cwl_type: Any) -> Any:
     if detached.get("type") == "record":
         detached.pop("name", None)
         detached["fields"] = [
-            {**field_, "name": short_name(field_["name"]), "type": _detached(field_["type"])}
+            {
+                **{k: v for k, v in field_.items() if k not in _BINDINGS},
+                "name": short_name(field_["name"]),
+                "type": _detached(field_["type"]),
+            }
             for field_ in detached.get("fields", [])
         ]
     return detached
