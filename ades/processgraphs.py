@@ -157,6 +157,11 @@ def _saved(nodes: Mapping[str, Mapping[str, Any]], save: str) -> tuple[str | Non
         raise ProcessGraphInvalid(
             f"node '{save}' (save_result): 'data' must be {{\"from_node\": <a node of the graph>}}"
         )
+    if nodes[data["from_node"]]["process_id"] == SAVE_RESULT:
+        raise ProcessGraphInvalid(
+            f"node '{save}' (save_result): 'data' names node '{data['from_node']}', a "
+            "save_result: it saves the output of a process"
+        )
     output_format = arguments.get("format")
     if output_format is not None and not isinstance(output_format, str):
         raise ProcessGraphInvalid(f"node '{save}' (save_result): 'format' must be a string")
@@ -308,6 +313,12 @@ def _chained(
                 )
             link = links[node_id].get(name)
             if link is None:
+                if input_name(node_id, name) in inputs:
+                    raise ProcessGraphInvalid(
+                        f"node '{node_id}', argument '{name}': its Workflow input "
+                        f"'{input_name(node_id, name)}' is another node's already; rename "
+                        f"node '{node_id}'"
+                    )
                 values.append(name)
                 inputs[input_name(node_id, name)] = value
                 continue
@@ -380,6 +391,8 @@ def _fitting_output(
         f"node '{node_id}', argument '{name}' ({_type_text(sink_type)}) from node "
         f"'{source_id}'"
     )
+    if not outputs:
+        raise ProcessGraphInvalid(f"{where}: node '{source_id}' has no outputs")
     if not fits:
         raise ProcessGraphInvalid(f"{where}: no output of node '{source_id}' fits: {offered}")
     raise ProcessGraphInvalid(

@@ -40,6 +40,8 @@ class Deployed:
 def deployed() -> Deployed:
     return Deployed(
         load_process(DEMO / "echo.cwl", "demo"),
+        load_process(QUIET, "demo"),
+        load_process(PASS, "demo"),
         # A CommandLineTool named 'write': text → file (text.txt) and length (int).
         load_process(DATA / "chain_write.cwl", "demo"),
         # A $graph (#main and #upper): source (File) → text (upper.txt), table (upper.csv).
@@ -61,6 +63,22 @@ def saved(node: str, output_format: str | None = "CSV") -> dict:
 
 
 WRITE = {"process_id": "write", "arguments": {"text": "hello"}}
+# A tool without outputs, and one that passes its text on (its other input's name holds '__').
+QUIET = """cwlVersion: v1.2
+class: CommandLineTool
+id: quiet
+baseCommand: "true"
+inputs: {text: string?}
+outputs: []
+"""
+PASS = """cwlVersion: v1.2
+class: CommandLineTool
+id: pass
+baseCommand: "true"
+inputs: {text: string?, b__text: string?}
+outputs:
+  said: {type: string?, outputBinding: {outputEval: $(inputs.text)}}
+"""
 
 
 def upper(source: str = "w", **arguments) -> dict:
@@ -220,6 +238,21 @@ def test_a_list_of_references_feeds_an_array_input():
             ProcessGraphInvalid,
             "node 's' (save_result)",
         ),
+        (graph(q={"process_id": "quiet", "arguments": {}},
+               w={"process_id": "write", "arguments": {"text": {"from_node": "q"}}},
+               u={**upper("w"), "result": True}),
+         ProcessGraphInvalid, "node 'w', argument 'text' (string) from node 'q': node 'q' has "
+                              "no outputs"),
+        # a's b__text and a__b's text would both be the Workflow's input a__b__text.
+        (graph(a={"process_id": "pass", "arguments": {"b__text": "x"}},
+               a__b={"process_id": "pass", "result": True,
+                     "arguments": {"text": "y", "b__text": {"from_node": "a"}}}),
+         ProcessGraphInvalid, "node 'a__b', argument 'text': its Workflow input 'a__b__text' "
+                              "is another node's already"),
+        (graph(s=saved("s")), ProcessGraphInvalid, "'data' names node 's', a save_result"),
+        (graph(s={"process_id": "save_result", "result": True,
+                  "arguments": {"data": {"from_node": "w"}, "format": 5}}, w=WRITE),
+         ProcessGraphInvalid, "'format' must be a string"),
         (graph(w=WRITE, t={**saved("w"), "result": False}, u={**upper("w"), "result": True}),
          ProcessUnsupported, "node 't': save_result is supported only as the result node"),
         (
