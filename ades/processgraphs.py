@@ -344,7 +344,15 @@ def _chained(
         f"its result is the outputs of node '{target}'."
     )
     text = chain_document(steps, target, label, doc)
-    process_id = "graph-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    # Named after what the Workflow is (its steps, what each runs, how they are wired),
+    # not after the values it is given: the same chain is the same process.
+    shape = [
+        (step.id, deployed[step.id].package, deployed[step.id].entry, sorted(step.values),
+         sorted((name, link.sources, link.merged) for name, link in step.links.items()))
+        for step in steps
+    ]
+    digest = hashlib.sha256(json.dumps([shape, target]).encode()).hexdigest()
+    process_id = f"graph-{digest[:12]}"
     try:
         loaded = load_package(text, workspace, source_name=f"{process_id}.cwl")
     except InvalidPackage as err:

@@ -343,3 +343,13 @@ def test_format_unsupported_is_openeos_own_code():
 
     assert status_and_code(FormatUnsupported("x")) == (400, "FormatUnsupported")
     assert status_and_code(ProcessGraphInvalid("x")) == (400, "ProcessGraphInvalid")
+
+
+def test_the_same_chain_is_the_same_process_whatever_its_values(deployed):
+    def planned(text: str, header: str):
+        return plan(graph(w={"process_id": "write", "arguments": {"text": text}},
+                          u=upper("w", header=header), s=saved("u")), "demo", deployed)
+
+    assert planned("a", "b").process.id == planned("c", "d").process.id
+    other = plan(graph(w=WRITE, u=upper("w"), s=saved("u")), "demo", deployed)
+    assert other.process.id != planned("a", "b").process.id
