@@ -189,3 +189,8 @@ class ProcessGraphInvalid(AdesError):
 class ProcessUnsupported(AdesError):
     """A process graph node whose process is neither a deployed process of the workspace nor
     one the server implements (``save_result``). The message names the node."""
+
+
+class FormatUnsupported(ProcessGraphInvalid):
+    """A ``save_result`` format the saved process cannot give its result in, or one this
+    server does not know. The message names the node and the formats offered."""

@@ -22,6 +22,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.ProcessUnsupported: (400, "ProcessUnsupported"),
     errors.ProcessGraphMissing: (400, "ProcessGraphMissing"),
     errors.ProcessGraphInvalid: (400, "ProcessGraphInvalid"),
+    # save_result's format: one the saved process cannot give, or an unknown one.
+    errors.FormatUnsupported: (400, "FormatUnsupported"),
     errors.Locked: (400, "JobLocked"),
     errors.ResultNotReady: (400, "JobNotFinished"),
     # GET /jobs/{id}/results of a job that failed: openEO answers 424 (the failure's
