@@ -15,12 +15,16 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import openeo
+import pystac
 import pytest
 import requests
 from openeo.rest import OpenEoApiError
 from requests.structures import CaseInsensitiveDict
 from stac_pydantic import Item
 
+from ades.api.openeo.results import results_item
+from ades.model import Job, JobStatus
+from ades.staging.stac_results import ResultFiles
 from tests.api.conftest import Live, Secured, poll
 from tests.api.deploying import CWL_YAML, package, unique
 
@@ -324,3 +328,35 @@ def test_a_body_that_is_not_json_is_refused(live: Live):
                   headers={"Content-Type": "application/json"})
     doc = openeo_error(r, 400, "BadRequest")
     assert doc["message"]
+
+
+# The Item itself, of results made up here
+
+
+def _item(item_id: str, box: list[float], when: str) -> pystac.Item:
+    west, south, east, north = box
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return pystac.Item(item_id, {"type": "Polygon", "coordinates": [ring]}, box,
+                       datetime.fromisoformat(when), {})
+
+
+def test_several_stac_items_are_summed_up_by_the_box_around_them_and_their_span():
+    job = Job(id="j1", workspace="demo", process_id="tiles", status=JobStatus.SUCCESSFUL)
+    found = ResultFiles(
+        assets={"a/x.tif": {"href": "h1"}, "b/x.tif": {"href": "h2"}, "c/y.txt": {"href": "h3"}},
+        keys={"a/x.tif": "k1", "b/x.tif": "k2", "c/y.txt": "k3"},
+        sizes={"a/x.tif": 10, "b/x.tif": 20, "c/y.txt": 30},
+        items=[_item("west", [1.0, 40.0, 2.0, 41.0], "2024-05-01T10:00:00+00:00"),
+               _item("east", [3.0, 42.0, 4.0, 43.0], "2024-05-03T10:00:00+00:00")],
+    )
+    doc = results_item(job, found)
+    Item.model_validate({**doc, "links": []})
+    assert doc["bbox"] == [1.0, 40.0, 4.0, 43.0]
+    assert doc["geometry"]["coordinates"][0][0] == [1.0, 40.0]
+    props = doc["properties"]
+    assert props["datetime"] is None
+    assert (props["start_datetime"], props["end_datetime"]) == (
+        "2024-05-01T10:00:00Z", "2024-05-03T10:00:00Z")
+    # Two files share a name: their keys are their paths; the others keep their names.
+    assert {k: a["file:size"] for k, a in doc["assets"].items()} == {
+        "a-x.tif": 10, "b-x.tif": 20, "y.txt": 30}
