@@ -188,6 +188,11 @@ class NotAuthenticated(AdesError):
             }
 
 
+class LinkExpired(NotAuthenticated):
+    """A signed link (a result file's, a results document's) past its expiry: the client
+    fetches the results again for fresh links."""
+
+
 class IssuerUnavailable(AdesError):
     """ADES_AUTH=oidc and the issuer's signing keys cannot be fetched (its discovery
     document or JWKS is unreachable or unusable): the token may be fine, the server cannot

@@ -76,6 +76,9 @@ def is_openeo(request: ConnexionRequest | None) -> bool:
 
 
 def status_and_code(err: errors.AdesError) -> tuple[int, str]:
+    if isinstance(err, errors.LinkExpired):
+        # openEO: a signed results link past its expiry; GET the results again.
+        return 410, "ResultLinkExpired"
     if isinstance(err, errors.NotAuthenticated) and err.invalid_token:
         # openEO: a token was sent and is not (or no longer) valid.
         return 403, "TokenInvalid"

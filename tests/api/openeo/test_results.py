@@ -214,6 +214,13 @@ def test_with_authentication_links_are_signed_and_open_without_credentials_until
     doc = openeo_error(requests.get(_tampered(links["canonical"]), timeout=10), 403,
                        "TokenInvalid")
     assert "signature does not match" in doc["message"]
+    # A link past its expiry: openEO's ResultLinkExpired, fetch the results again.
+    signer = secured.live.server.services.links.signer
+    path = urlsplit(links["self"]).path
+    past = signer.query(path, now=1_000_000_000 - signer.expires)  # expired 2001-09-09
+    doc = openeo_error(requests.get(f"{links['self']}?{past}", timeout=10), 410,
+                       "ResultLinkExpired")
+    assert "expired at 2001-09-09T01:46:40Z" in doc["message"]
 
 
 # Synchronous processing
