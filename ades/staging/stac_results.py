@@ -41,7 +41,8 @@ WORLD = [-180.0, -90.0, 180.0, 90.0]
 class ResultFiles:
     """A job's result files: STAC assets by name (the path under the job, or the href of a
     file that lies elsewhere), the bucket key and size of each of the job's own files, the
-    STAC items they came with, and the folder of each STAC catalog output by output id."""
+    STAC items they came with, and the key of each STAC catalog output's root document by
+    output id."""
 
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)

@@ -265,15 +265,25 @@ def test_a_graph_of_several_files_answers_a_tar_with_their_stac_item(
     assert {f"{folder}/tile/tile.json", f"{folder}/tile/band.txt"} <= names
 
 
-def test_a_graph_whose_job_fails_is_an_openeo_error_by_where_it_broke(live: Live):
-    connection = openeo.connect(live.url(ROOT))
-    cube = connection.datacube_from_process("ndvi", namespace="demo", **DOOMED)
+@pytest.mark.parametrize(
+    "workspace, process_id, arguments, status, named",
+    [
+        # An input could not be fetched: the request depended on it.
+        ("demo", "ndvi", DOOMED, 424, "stage-in failed: "),
+        # The application ran and failed on these inputs.
+        ("lab", "fail", {"message": "B04"}, 422, "band B04 is missing"),
+    ],
+)
+def test_a_graph_whose_job_fails_is_an_openeo_error_by_where_it_broke(
+    live: Live, workspace, process_id, arguments, status, named
+):
+    connection = openeo.connect(live.url(f"/{workspace}/openeo/1.2"))
+    cube = connection.datacube_from_process(process_id, namespace=workspace, **arguments)
     with pytest.raises(OpenEoApiError) as err:
         cube.download(**AS_IS)
-    # An input could not be fetched: the request depended on it (424), not a 5xx.
-    assert (err.value.http_status_code, err.value.code) == (424, "JobFailed")
-    assert "failed: stage-in failed" in err.value.message
-    assert "no-such-bucket-here" in err.value.message
+    assert (err.value.http_status_code, err.value.code) == (status, "JobFailed")
+    assert named in err.value.message
+    assert err.value.message.startswith("job '")  # the job's failure message, naming it
 
 
 def test_a_graph_whose_job_outlasts_the_wait_is_a_request_timeout_naming_its_job(
