@@ -37,6 +37,37 @@ class JobFailed(AdesError):
         super().__init__(f"job '{job_id}' failed: {message}")
 
 
+class JobFailedLogged(JobFailed):
+    """The results of a failed job, asked the openEO way: the message is the job's last
+    error log entry, as its log shows it (openEO answers it as that entry)."""
+
+    def __init__(self, job_id: str, entry: str, category: str | None = None):
+        super().__init__(job_id, entry, category)
+        self.args = (entry,)
+
+
+class RunFailed(JobFailed):
+    """The job a synchronous request ran (openEO's POST /result) failed: answered by where
+    it broke, as an OGC synchronous execute is, not as a batch job's results are.
+    ``headers`` name the job."""
+
+    def __init__(self, job_id: str, message: str, category: str | None = None):
+        super().__init__(job_id, message, category)
+        self.headers = {"OpenEO-Identifier": job_id}
+
+
+class RunTimedOut(AdesError):
+    """A synchronous request whose job outlasted the server's wait (ADES_SYNC_TIMEOUT). The
+    job goes on; ``headers`` name it."""
+
+    def __init__(self, job_id: str, seconds: float):
+        self.headers = {"OpenEO-Identifier": job_id}
+        super().__init__(
+            f"job '{job_id}' did not end within {seconds:g} s, the longest a synchronous "
+            f"request waits: it goes on as a batch job (GET /jobs/{job_id}, then its results)"
+        )
+
+
 class JobDismissed(AdesError):
     def __init__(self, job_id: str):
         super().__init__(f"job '{job_id}' was dismissed: it has no results")
@@ -155,6 +186,11 @@ class NotAuthenticated(AdesError):
                 "WWW-Authenticate": 'Bearer realm="ades", error="invalid_token", '
                 f'error_description="{_quoted(reason)}"'
             }
+
+
+class LinkExpired(NotAuthenticated):
+    """A signed link (a result file's, a results document's) past its expiry: the client
+    fetches the results again for fresh links."""
 
 
 class IssuerUnavailable(AdesError):

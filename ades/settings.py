@@ -25,7 +25,8 @@ class Settings:
     s3_bucket: str = "ades"
     s3_region: str = "us-east-1"
     max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    # Seconds a synchronous execution may wait for its job before answering 201 instead.
+    # Seconds a synchronous execution may wait for its job before answering 201 instead
+    # (openEO's POST /result: 408 RequestTimeout; the job goes on).
     sync_timeout: float = 60.0
     # What runs a package's DockerRequirement: none, docker, podman or singularity. With
     # "none", a package that *requires* a container is refused at deploy.

@@ -174,6 +174,14 @@ class S3ObjectStore(ObjectStore):
             raise
         return sorted(keys)
 
+    def sizes(self, prefix: str) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        ):
+            sizes.update((item["Key"], item["Size"]) for item in page.get("Contents", []))
+        return sizes
+
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list_keys(prefix)
         for start in range(0, len(keys), 1000):

@@ -61,6 +61,10 @@ class ObjectStore(ABC):
         exist."""
 
     @abstractmethod
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """The size in bytes of every object under ``prefix``, by key."""
+
+    @abstractmethod
     def presign(self, key: str, expires: int) -> str:
         """An HTTP(S) URL anyone can GET the object with for ``expires`` seconds."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from ades.errors import NotAuthenticated
+from ades.errors import LinkExpired, NotAuthenticated
 from ades.objectstore.store import ObjectStore
 
 # The longest an S3 (SigV4) presigned URL may live.
@@ -65,7 +65,7 @@ class LinkSigner:
             )
         if int(expires) <= (time.time() if now is None else now):
             when = datetime.fromtimestamp(int(expires), UTC)
-            raise NotAuthenticated(
+            raise LinkExpired(
                 f"the download link expired at {when:%Y-%m-%dT%H:%M:%SZ}: fetch the results "
                 "again for a fresh one"
             )

@@ -3,9 +3,11 @@
 - ``output_document``: one STAC document of a catalog output, its links rewritten to walk
   through the API (``…/results/{outputID}?path=…``) and its asset hrefs downloadable;
 - ``directory``: the files of a plain Directory output, downloadable;
+- ``files``: every result file of a job as a STAC asset (href, type, roles, title), with
+  its key and size and the STAC items it came with — what ``collection`` and the
+  openEO results document build on;
 - ``collection``: all of a job's results as one STAC Collection whose assets are every
-  result file (href, type, roles, title), with a ``canonical`` link — the shape openEO
-  clients read;
+  result file, with a ``canonical`` link;
 - ``output_collection``: one catalog output as a STAC Collection linking each of its items
   (walkable through the API) and holding their assets; ``output_features``: its items as a
   GeoJSON FeatureCollection, each linking to that Collection — the value the APEx
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,20 @@ from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO, media_
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 WORLD = [-180.0, -90.0, 180.0, 90.0]
+
+
+@dataclass
+class ResultFiles:
+    """A job's result files: STAC assets by name (the path under the job, or the href of a
+    file that lies elsewhere), the bucket key and size of each of the job's own files, the
+    STAC items they came with, and the key of each STAC catalog output's root document by
+    output id."""
+
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    items: list[pystac.Item] = field(default_factory=list)
+    catalogs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,38 +135,48 @@ class StacResults:
         name = folder.rstrip("/").rsplit("/", 1)[-1]
         return {"type": DIRECTORY, "name": name, "files": listing}
 
-    def collection(self, job: Job, files: JobFiles, urls: ResultUrls) -> dict[str, Any]:
-        """All results of ``job`` (stored under ``files.prefix``) as one STAC Collection."""
-        assets: dict[str, dict[str, Any]] = {}
-        children: list[dict[str, Any]] = []
-        bboxes: list[list[float]] = []
-        times: list[datetime] = []
+    def files(self, job: Job, files: JobFiles) -> ResultFiles:
+        """Every result file of ``job`` (stored under ``files.prefix``) as a STAC asset,
+        with where it lies, its size, and the STAC items and catalogs it came with."""
+        found = ResultFiles()
         for output_id, record in _records(job.results):
             if record.get("stac"):
-                children.append(
-                    {
-                        "rel": "child",
-                        "href": urls.output(output_id),
-                        "type": JSON,
-                        "title": f"STAC catalog of output '{output_id}'",
-                    }
-                )
+                found.catalogs[output_id] = self.links.key_of(record["href"]) or ""
                 for item in self._items(record["href"]):
-                    bboxes.extend([item.bbox] if item.bbox else [])
-                    times.extend(_times(item))
+                    found.items.append(item)
                     for asset in item.assets.values():
                         href = asset.get_absolute_href() or asset.href
                         roles = asset.roles or ["data"]
-                        self._add(assets, files, href, asset.media_type, roles, asset.title)
+                        self._add(found, files, href, asset.media_type, roles, asset.title)
             elif record.get("type") == DIRECTORY:
                 folder = self.links.key_of(record["href"]) or ""
                 for key in self.objects.list_keys(folder):
                     if key.endswith("/"):  # the marker of an empty directory
                         continue
                     file_type = media_type(Path(key))
-                    self._add(assets, files, self.objects.uri(key), file_type, ["data"], None)
+                    self._add(found, files, self.objects.uri(key), file_type, ["data"], None)
             elif "href" in record:
-                self._add(assets, files, record["href"], record.get("type"), ["data"], None)
+                self._add(found, files, record["href"], record.get("type"), ["data"], None)
+        if found.keys:
+            sizes = self.objects.sizes(files.prefix + "/")
+            found.sizes = {name: sizes[key] for name, key in found.keys.items() if key in sizes}
+        return found
+
+    def collection(self, job: Job, files: JobFiles, urls: ResultUrls) -> dict[str, Any]:
+        """All results of ``job`` (stored under ``files.prefix``) as one STAC Collection."""
+        found = self.files(job, files)
+        assets = found.assets
+        children = [
+            {
+                "rel": "child",
+                "href": urls.output(output_id),
+                "type": JSON,
+                "title": f"STAC catalog of output '{output_id}'",
+            }
+            for output_id in found.catalogs
+        ]
+        bboxes = [item.bbox for item in found.items if item.bbox]
+        times = [t for item in found.items for t in item_times(item)]
         if not times:
             times = [t for t in (job.started, job.finished) if t]
         doc: dict[str, Any] = {
@@ -163,7 +189,7 @@ class StacResults:
             f"'{job.workspace}', job {job.id}",
             "license": "proprietary",
             "extent": {
-                "spatial": {"bbox": [_union(bboxes)]},
+                "spatial": {"bbox": [union(bboxes)]},
                 "temporal": {"interval": [[_iso(min(times)), _iso(max(times))]]},
             },
             "assets": assets,
@@ -264,7 +290,7 @@ class StacResults:
 
     def _add(
         self,
-        assets: dict[str, dict[str, Any]],
+        found: ResultFiles,
         files: JobFiles,
         href: str,
         media_type: str | None,
@@ -279,7 +305,9 @@ class StacResults:
             asset["type"] = media_type
         asset["roles"] = roles
         asset["title"] = title or posixpath.basename(name)
-        assets[name] = asset
+        found.assets[name] = asset
+        if key is not None and name != href:
+            found.keys[name] = key
 
     def _key(self, href: str, doc_key: str) -> str | None:
         """The key in the results bucket an href of the document at ``doc_key`` points to;
@@ -317,12 +345,14 @@ def stored_records(value: Any) -> Iterator[dict[str, Any]]:
             yield from stored_records(item)
 
 
-def _times(item: pystac.Item) -> list[datetime]:
+def item_times(item: pystac.Item) -> list[datetime]:
+    """The instants a STAC item names: its datetime, start and end."""
     common = item.common_metadata
     return [t for t in (item.datetime, common.start_datetime, common.end_datetime) if t]
 
 
-def _union(bboxes: list[list[float]]) -> list[float]:
+def union(bboxes: list[list[float]]) -> list[float]:
+    """The 2D box around ``bboxes`` (2D or 3D); the whole world for none."""
     if not bboxes:
         return WORLD
     flat = [b if len(b) == 4 else [b[0], b[1], b[3], b[4]] for b in bboxes]

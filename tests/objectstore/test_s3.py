@@ -26,6 +26,7 @@ def test_files_up_and_down_list_and_delete_by_prefix(object_store, tmp_path):
     object_store.put_bytes(b"2", "tree/two.txt")
     object_store.put_bytes(b"3", "treetop.txt")
     assert object_store.list_keys("tree/") == ["tree/one/big.bin", "tree/two.txt"]
+    assert object_store.sizes("tree/") == {"tree/one/big.bin": 10_240_000, "tree/two.txt": 1}
 
     back = tmp_path / "back.bin"
     object_store.download_file("tree/one/big.bin", back)

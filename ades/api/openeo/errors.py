@@ -12,6 +12,7 @@ import uuid
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 
 from ades import errors
+from ades.model import FailureCategory
 from ades.redact import redact
 
 # Domain exception → (HTTP status, openEO code). Checked in subclass order.
@@ -29,6 +30,8 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     # GET /jobs/{id}/results of a job that failed: openEO answers 424 (the failure's
     # error log entry is the message).
     errors.JobFailed: (424, "JobFailed"),
+    # A synchronous request (POST /result) whose job timed out: the job goes on.
+    errors.RunTimedOut: (408, "RequestTimeout"),
     errors.NoSuchFile: (404, "FileNotFound"),
     errors.NoSuchWorkspace: (404, "NotFound"),
     errors.InvalidInput: (400, "ProcessParameterInvalid"),
@@ -40,6 +43,20 @@ TABLE: dict[type[errors.AdesError], tuple[int, str]] = {
     errors.NotAllowed: (403, "PermissionsInsufficient"),
     errors.TooManyJobs: (429, "TooManyRequests"),
     errors.IssuerUnavailable: (503, "ServiceUnavailable"),
+}
+
+# A synchronous request whose job failed (RunFailed) is answered by where the job broke, as
+# the OGC roots answer a synchronous execute: only a failure of the server itself is a 5xx.
+FAILED_RUN: dict[FailureCategory, tuple[int, str]] = {
+    # The application refused the inputs as given.
+    FailureCategory.INPUT: (400, "ProcessParameterInvalid"),
+    # A referenced input could not be fetched: the request depended on it.
+    FailureCategory.STAGE_IN: (424, "JobFailed"),
+    # The application ran and failed on these inputs, or wrote outputs it cannot stage out.
+    FailureCategory.APPLICATION: (422, "JobFailed"),
+    FailureCategory.STAGE_OUT: (422, "JobFailed"),
+    # The server broke.
+    FailureCategory.SYSTEM: (500, "Internal"),
 }
 
 # What Connexion / Starlette reject before a handler runs, by status.
@@ -61,18 +78,32 @@ def is_openeo(request: ConnexionRequest | None) -> bool:
 
 
 def status_and_code(err: errors.AdesError) -> tuple[int, str]:
+    if isinstance(err, errors.LinkExpired):
+        # openEO: a signed results link past its expiry; GET the results again.
+        return 410, "ResultLinkExpired"
     if isinstance(err, errors.NotAuthenticated) and err.invalid_token:
         # openEO: a token was sent and is not (or no longer) valid.
         return 403, "TokenInvalid"
+    if isinstance(err, errors.RunFailed):
+        return FAILED_RUN.get(err.category or FailureCategory.SYSTEM, (500, "Internal"))
     for cls in type(err).__mro__:
         if cls in TABLE:
             return TABLE[cls]
     return 400, "BadRequest"
 
 
-def error_document(status: int, code: str, message: str, headers: dict[str, str] | None = None):
-    """openEO's error document; a message may quote a client or a service, never a secret."""
+def error_document(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    level: str | None = None,
+):
+    """openEO's error document; a message may quote a client or a service, never a secret.
+    With a ``level`` it is a log entry too (the 424 of a failed job's results is one)."""
     body = {"id": str(uuid.uuid4()), "code": code, "message": redact(message), "links": []}
+    if level:
+        body["level"] = level
     return ConnexionResponse(
         status_code=status,
         body=json.dumps(body),
@@ -83,7 +114,9 @@ def error_document(status: int, code: str, message: str, headers: dict[str, str]
 
 def domain_error(err: errors.AdesError) -> ConnexionResponse:
     status, code = status_and_code(err)
-    return error_document(status, code, str(err), getattr(err, "headers", None))
+    # openEO: the 424 of GET /jobs/{id}/results is the job's last error log entry.
+    level = "error" if isinstance(err, errors.JobFailedLogged) else None
+    return error_document(status, code, str(err), getattr(err, "headers", None), level)
 
 
 def rejected_request(status: int, detail: str) -> ConnexionResponse:
