@@ -218,7 +218,7 @@ class StacResults:
                  "title": item.id}
             )  # fmt: skip
             bboxes.extend([item.bbox] if item.bbox else [])
-            times.extend(_times(item))
+            times.extend(item_times(item))
             for asset in item.assets.values():
                 href = asset.get_absolute_href() or asset.href
                 roles = asset.roles or ["data"]
@@ -235,7 +235,7 @@ class StacResults:
             f"in workspace '{job.workspace}', job {job.id}",
             "license": "proprietary",
             "extent": {
-                "spatial": {"bbox": [_union(bboxes)]},
+                "spatial": {"bbox": [union(bboxes)]},
                 "temporal": {"interval": [[_iso(min(times)), _iso(max(times))]]},
             },
             "assets": assets,
