@@ -208,7 +208,7 @@ class StacResults:
         """The STAC catalog output ``output_id`` (its stored ``record``) of ``job`` as a STAC
         Collection: an ``item`` link per item (its API URL, which serves it with downloadable
         assets), every item asset downloadable, the extent the items span."""
-        assets: dict[str, dict[str, Any]] = {}
+        found = ResultFiles()
         item_links: list[dict[str, Any]] = []
         bboxes: list[list[float]] = []
         times: list[datetime] = []
@@ -222,7 +222,7 @@ class StacResults:
             for asset in item.assets.values():
                 href = asset.get_absolute_href() or asset.href
                 roles = asset.roles or ["data"]
-                self._add(assets, files, href, asset.media_type, roles, asset.title)
+                self._add(found, files, href, asset.media_type, roles, asset.title)
         if not times:
             times = [t for t in (job.started, job.finished) if t]
         return {
@@ -238,7 +238,7 @@ class StacResults:
                 "spatial": {"bbox": [union(bboxes)]},
                 "temporal": {"interval": [[_iso(min(times)), _iso(max(times))]]},
             },
-            "assets": assets,
+            "assets": found.assets,
             "links": [
                 {"rel": "self", "href": urls.collection(output_id), "type": JSON},
                 {
