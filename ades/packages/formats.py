@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from ades.model import Process
 
@@ -73,8 +74,10 @@ def input_formats(process: Process) -> set[str]:
 @functools.lru_cache(maxsize=256)
 def _output_formats(package: str, entry: str | None) -> frozenset[str]:
     try:
-        document = yaml.safe_load(package)
-    except yaml.YAMLError:
+        # The YAML reader cwltool's loader uses: PyYAML reads some CWL (``{type: File?}``)
+        # otherwise, or not at all.
+        document = YAML(typ="safe", pure=True).load(package)
+    except YAMLError:
         return frozenset()
     if not isinstance(document, Mapping):
         return frozenset()
