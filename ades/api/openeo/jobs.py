@@ -33,7 +33,7 @@ def list_jobs(workspace: str, limit: int = 100, offset: int = 0) -> Response:
         links.append(link(f"{root}/jobs?{urlencode({'limit': limit, 'offset': offset + limit})}",
                           "next"))
     # A deleted (dismissed) job is gone for openEO; the page may be the shorter for it.
-    shown = [_summary(job, root) for job in jobs if not deleted(job)]
+    shown = [_summary(job) for job in jobs if not deleted(job)]
     return json_response({"jobs": shown, "links": links})
 
 
@@ -61,11 +61,10 @@ def create_job(workspace: str, body: Any = None) -> Response:
 def describe_job(workspace: str, job_id: str) -> Response:
     root = root_url(workspace)
     job = _job(workspace, job_id)
-    doc = _summary(job, root)
+    doc = _summary(job)
     doc["process"] = process_of(job)
-    for member in ("log_level",):
-        if _openeo(job).get(member) is not None:
-            doc[member] = _openeo(job)[member]
+    if _openeo(job).get("log_level") is not None:
+        doc["log_level"] = _openeo(job)["log_level"]
     doc["links"] = [
         link(f"{root}/jobs/{job.id}", "self"),
         link(f"{_ogc_root(workspace)}/jobs/{job.id}", "alternate",
@@ -185,7 +184,7 @@ def _node_id(process_id: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in process_id) + "1"
 
 
-def _summary(job: Job, root: str) -> dict[str, Any]:
+def _summary(job: Job) -> dict[str, Any]:
     openeo = _openeo(job)
     doc: dict[str, Any] = {
         "id": job.id,

@@ -243,6 +243,7 @@ def test_an_unknown_job_is_job_not_found(live: Live, method: str, suffix: str):
     ("body", "status", "code", "named"),
     [
         ({"title": "no graph"}, 400, "ProcessGraphMissing", ["'process'"]),
+        ({"process": {"title": "no graph"}}, 400, "ProcessGraphMissing", ["'process_graph'"]),
         ({"process": {"process_graph": {"a": {"process_id": "echo", "arguments": {}}}}},
          400, "ProcessGraphInvalid", ["result"]),
         ({"process": {"process_graph": {"x": {"process_id": "nope", "arguments": {},
