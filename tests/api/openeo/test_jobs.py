@@ -25,7 +25,10 @@ def create(live: Live, process: dict | None = None, root: str = ROOT, **members)
     body = {"process": process or graph(stringInput="hi"), **members}
     r = live.post(f"{root}/jobs", json=body)
     assert r.status_code == 201, r.text
-    return r.headers["OpenEO-Identifier"]
+    assert not r.content
+    job_id = r.headers["OpenEO-Identifier"]
+    assert r.headers["Location"] == live.url(f"{root}/jobs/{job_id}")
+    return job_id
 
 
 def running(live: Live, job_id: str, root: str = ROOT) -> dict:
@@ -211,6 +214,12 @@ def test_logs_page_by_offset_and_filter_by_level(live: Live):
     assert live.get(f"{ROOT}/jobs/{job_id}/logs", params={"level": "error"}).json()["logs"] == []
     after = live.get(f"{ROOT}/jobs/{job_id}/logs", params={"offset": entry["id"]}).json()
     assert entry["id"] not in {e["id"] for e in after["logs"]}
+
+
+def test_a_log_offset_that_is_no_entry_id_is_a_bad_request_naming_it(live: Live):
+    job_id = create(live)
+    r = live.get(f"{ROOT}/jobs/{job_id}/logs", params={"offset": "yesterday"})
+    assert_error(r, 400, "BadRequest", "'offset'", "yesterday")
 
 
 def test_a_job_kept_at_log_level_warning_shows_no_info(live: Live):
