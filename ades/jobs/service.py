@@ -216,17 +216,19 @@ class JobService:
                 f"job '{job.id}': member '{unknown[0]}' cannot be changed; "
                 f"only {', '.join(sorted(_REQUEST_MEMBERS | {'title'}))}"
             )
-        process = process or self.processes.get(workspace, job.process_id)
-        request = {k: v for k, v in job.request.items() if k != "job_order"}
-        request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
+        request = dict(job.request)
         if openeo is not None:
             request[OPENEO] = openeo
         elif {"inputs", "outputs"} & set(changes) and isinstance(request.get(OPENEO), dict):
             request[OPENEO] = {k: v for k, v in request[OPENEO].items() if k != "process"}
-        fields: dict[str, Any] = {
-            "request": self._checked(process, request),
-            "process_id": process.id,
-        }
+        fields: dict[str, Any] = {"request": request}
+        if process is not None or _REQUEST_MEMBERS & set(changes):
+            # What the job runs changes: checked anew against the process it will run (the
+            # one given, else its own as deployed now), which is pinned again.
+            process = process or self.processes.get(workspace, job.process_id)
+            request.pop("job_order", None)
+            request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
+            fields = {"request": self._checked(process, request), "process_id": process.id}
         if "title" in changes:
             fields["title"] = changes["title"]
         if not self.store.update(job.id, only_in=_IDLE, **fields):

@@ -143,3 +143,28 @@ def test_an_update_with_a_process_runs_that_process_not_the_deployed_one(engine)
         assert store.get("ws", job.id).request["openeo"] == {"cache": False}
     finally:
         events.close()
+
+
+def test_a_title_alone_changes_nothing_the_job_runs(engine):  # noqa: F811
+    from pathlib import Path
+
+    from ades.packages.load import load_process
+
+    demo = Path(__file__).resolve().parents[2] / "workspaces" / "demo" / "processes"
+    planned = load_process(
+        (demo / "echo.cwl").read_text().replace("id: echo", "id: graph-workflow"), "ws"
+    )
+    store, events = JobStore(engine), JobEvents(JobStore(engine))
+    service = JobService(store, LogStore(engine), _Nothing(), Recorded(), None, events)  # type: ignore[arg-type]
+    try:
+        job = service.create("ws", {"inputs": {"stringInput": "a"}}, process=planned,
+                             openeo={"process": "graph"})
+        # The job's process is deployed nowhere: a new title needs none.
+        changed = service.update("ws", job.id, {"title": "t"}, openeo={"process": "graph",
+                                                                       "description": "d"})
+        assert changed.title == "t"
+        assert changed.process_id == "graph-workflow"
+        assert changed.request["job_order"] == job.request["job_order"]
+        assert changed.request["openeo"] == {"process": "graph", "description": "d"}
+    finally:
+        events.close()
