@@ -43,6 +43,11 @@ from ades.workspaces import WorkspacePolicy
 
 log = logging.getLogger(__name__)
 
+# The member of a job's request that keeps what an openEO client created it with.
+OPENEO = "openeo"
+# The message of a dismissed job (its results removed): openEO no longer shows it, unlike a
+# job stopped on request (status dismissed too, with the outputs it staged kept).
+DISMISSED_MESSAGE = "dismissed"
 # What an execute request or a job definition may say about the run.
 _REQUEST_MEMBERS = frozenset({"inputs", "outputs", "response", "subscriber"})
 # Statuses in which a job's definition may change.
@@ -158,10 +163,13 @@ class JobService:
         definition: dict[str, Any],
         links_root: str = "",
         process: Process | None = None,
+        openeo: dict[str, Any] | None = None,
     ) -> Job:
         """Persist a job in status ``created`` without queueing it (Part 4). ``process`` is
         the process id or its URL; the rest is checked as an execute request would be. The
-        ``process`` argument, when given, is run instead (see ``submit``)."""
+        ``process`` argument, when given, is run instead (see ``submit``). ``openeo``, what
+        an openEO client created the job with (its process graph, description, …), is kept
+        with the request as its ``openeo`` member, which the OGC side ignores."""
         if process is None:
             ref = definition.get("process")
             if not isinstance(ref, str) or not ref.strip():
@@ -170,6 +178,8 @@ class JobService:
                 )
             process = self.processes.get(workspace, _process_id(ref))
         request = {k: v for k, v in definition.items() if k in _REQUEST_MEMBERS}
+        if openeo is not None:
+            request[OPENEO] = openeo
         job = Job(
             id=str(uuid.uuid4()),
             workspace=workspace,
@@ -183,9 +193,20 @@ class JobService:
         self.log_store.add(job.id, LogLevel.INFO, f"job created: process '{process.id}'")
         return job
 
-    def update(self, workspace: str, job_id: str, changes: dict[str, Any]) -> Job:
+    def update(
+        self,
+        workspace: str,
+        job_id: str,
+        changes: dict[str, Any],
+        process: Process | None = None,
+        openeo: dict[str, Any] | None = None,
+    ) -> Job:
         """Change a job's inputs, outputs, response, subscriber or title; refused (Locked)
-        while it is queued or running. Each member given replaces the one stored."""
+        while it is queued or running. Each member given replaces the one stored. The job
+        runs ``process`` from now on when it is given (an openEO process graph planned
+        anew), else the process of its id as deployed now. ``openeo`` replaces what the job
+        keeps of its openEO definition; new inputs without it make the process graph kept
+        there stale, so it is dropped."""
         job = self.store.get(workspace, job_id)
         if job.status in ACTIVE:
             raise Locked(job.id, job.status.value, "changed")
@@ -195,16 +216,26 @@ class JobService:
                 f"job '{job.id}': member '{unknown[0]}' cannot be changed; "
                 f"only {', '.join(sorted(_REQUEST_MEMBERS | {'title'}))}"
             )
-        process = self.processes.get(workspace, job.process_id)
-        request = {k: v for k, v in job.request.items() if k != "job_order"}
-        request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
-        fields: dict[str, Any] = {"request": self._checked(process, request)}
+        request = dict(job.request)
+        if openeo is not None:
+            request[OPENEO] = openeo
+        elif {"inputs", "outputs"} & set(changes) and isinstance(request.get(OPENEO), dict):
+            request[OPENEO] = {k: v for k, v in request[OPENEO].items() if k != "process"}
+        fields: dict[str, Any] = {"request": request}
+        if process is not None or _REQUEST_MEMBERS & set(changes):
+            # What the job runs changes: checked anew against the process it will run (the
+            # one given, else its own as deployed now), which is pinned again.
+            process = process or self.processes.get(workspace, job.process_id)
+            request.pop("job_order", None)
+            request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
+            fields = {"request": self._checked(process, request), "process_id": process.id}
         if "title" in changes:
             fields["title"] = changes["title"]
         if not self.store.update(job.id, only_in=_IDLE, **fields):
             now = self.store.get(workspace, job_id)
             raise Locked(job.id, now.status.value, "changed")
-        self.log_store.add(job.id, LogLevel.INFO, f"job updated: {', '.join(sorted(changes))}")
+        changed = sorted(changes) + (["openEO definition"] if openeo is not None else [])
+        self.log_store.add(job.id, LogLevel.INFO, f"job updated: {', '.join(changed)}")
         return self.store.get(workspace, job_id)
 
     def start(self, workspace: str, job_id: str) -> Job:
@@ -369,13 +400,18 @@ class JobService:
         if job.status is not JobStatus.DISMISSED:
             now = utcnow()
             if self.store.transition(
-                job.id, JobStatus.DISMISSED, message="dismissed", finished=job.finished or now
+                job.id,
+                JobStatus.DISMISSED,
+                message=DISMISSED_MESSAGE,
+                finished=job.finished or now,
             ):
                 self.executor.cancel(job.id)
                 self.log_store.add(job.id, LogLevel.WARNING, "job dismissed")
         # A stopped job is dismissed already but kept its outputs: dismissing removes them.
         self.objects.delete_prefix(results_prefix(job) + "/")
-        self.store.update(job.id, only_in=[JobStatus.DISMISSED], results={}, size=None)
+        self.store.update(
+            job.id, only_in=[JobStatus.DISMISSED], results={}, size=None, message=DISMISSED_MESSAGE
+        )
         return self.store.get(workspace, job_id)
 
     def _checked(self, process: Process, request: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,13 @@ with ``WWW-Authenticate: Bearer``) or a 403, and nothing changes; demo's token a
 token get the operation's own answer; the operations the contract leaves open (``security:
 []``) answer everyone alike.
 
-The rows are the contract's operations: an operation without an expectation below, or an
+The openEO root (``openapi/openeo.yaml``) has its own rows, with openEO's answers: no
+credentials is a 401 ``AuthenticationRequired``, a token that is malformed, forged or
+expired a 403 ``TokenInvalid``, lab's token a 403 ``PermissionsInsufficient``; tokens are
+sent as openEO clients send them (``Bearer basic//<token>``, and as the password of
+GET /credentials/basic).
+
+The rows are the contracts' operations: an operation without an expectation below, or an
 expectation naming no operation, fails ``test_every_operation_has_a_row``, so a new route
 cannot be added without saying who may call it."""
 
@@ -24,7 +30,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from ades.api.spec import ROOTS, SERVER_PATHS, load_spec
+from ades.api.spec import OPENEO_SPEC_PATH, ROOTS, SERVER_PATHS, load_spec
 from ades.auth.tokens import TokenStore
 from ades.db.schema import api_tokens
 from tests.api.conftest import Live, Secured, poll
@@ -236,7 +242,67 @@ def _open(operation: dict[str, Any], contract: dict[str, Any] = SPEC) -> bool:
     return operation.get("security", contract.get("security", [])) == []
 
 
+# openEO: (path template, method) → (the status demo's and the admin token get, the
+# request). Paths are under /demo/openeo/1.2, or the server's own when they are absolute.
+OPENEO_GRAPH = {"process_graph": {"run1": {"process_id": "echo", "namespace": "demo",
+                                           "arguments": {"stringInput": "matrix"},
+                                           "result": True}}}
+
+
+def _openeo_create(demo: Demo) -> Call:
+    title = unique("openeo-title")
+
+    def not_created(live: Live) -> None:
+        jobs = live.get("/demo/ogc-api/jobs", params={"limit": 1000}).json()["jobs"]
+        assert title not in {j.get("title") for j in jobs}
+
+    return Call("post", "/jobs", {"json": {"process": OPENEO_GRAPH, "title": title}},
+                not_created)
+
+
+OPENEO_OPERATIONS: dict[tuple[str, str], tuple[int, Callable[[Demo], Call]]] = {
+    ("/{workspace}/openeo/.well-known/openeo", "get"): (
+        200, _get("/demo/openeo/.well-known/openeo")),
+    ("/", "get"): (200, _get("/")),
+    ("/conformance", "get"): (200, _get("/conformance")),
+    ("/credentials/basic", "get"): (200, _get("/credentials/basic")),
+    ("/credentials/oidc", "get"): (200, _get("/credentials/oidc")),
+    ("/file_formats", "get"): (200, _get("/file_formats")),
+    ("/processes", "get"): (200, _get("/processes")),
+    ("/jobs", "get"): (200, _get("/jobs")),
+    ("/jobs", "post"): (201, _openeo_create),
+    ("/jobs/{job_id}", "get"): (200, _get("/jobs/{d.job}")),
+    ("/jobs/{job_id}", "patch"): (204, _update),
+    ("/jobs/{job_id}", "delete"): (204, _on_fresh_job("delete")),
+    ("/jobs/{job_id}/results", "get"): (200, _get("/jobs/{d.job}/results")),
+    ("/jobs/{job_id}/results", "post"): (202, _on_fresh_job("post", "/results")),
+    ("/jobs/{job_id}/results", "delete"): (204, _on_fresh_job("delete", "/results")),
+    ("/jobs/{job_id}/logs", "get"): (200, _get("/jobs/{d.job}/logs")),
+    ("/jobs/{job_id}/estimate", "get"): (200, _get("/jobs/{d.job}/estimate")),
+    ("/result", "post"): (200, lambda d: Call("post", "/result",
+                                              {"json": {"process": OPENEO_GRAPH}})),
+}
+OPENEO_SPEC = load_spec(OPENEO_SPEC_PATH)
+OPENEO_SPEC_OPERATIONS = {
+    **_operations(OPENEO_SPEC["paths"]),
+    **_operations(OPENEO_SPEC.get(SERVER_PATHS, {})),
+}
+# What openEO answers each refused credential: (status, code).
+OPENEO_REFUSED = {
+    "none": (401, "AuthenticationRequired"),
+    "malformed": (403, "TokenInvalid"),
+    "forged": (403, "TokenInvalid"),
+    "expired": (403, "TokenInvalid"),
+    "lab": (403, "PermissionsInsufficient"),
+}
+
+
 def test_every_operation_has_a_row():
+    assert set(OPENEO_SPEC_OPERATIONS) - set(OPENEO_OPERATIONS) == set(), "openEO: no row"
+    assert set(OPENEO_OPERATIONS) - set(OPENEO_SPEC_OPERATIONS) == set(), "openEO: no operation"
+    assert {key for key, op in OPENEO_SPEC_OPERATIONS.items() if _open(op, OPENEO_SPEC)} == {
+        ("/{workspace}/openeo/.well-known/openeo", "get"), ("/", "get"),
+        ("/conformance", "get"), ("/credentials/oidc", "get")}
     assert set(SPEC_ROOT) - set(ROOT_OPERATIONS) == set(), "operations with no row"
     assert set(ROOT_OPERATIONS) - set(SPEC_ROOT) == set(), "rows naming no operation"
     assert set(SPEC_SERVER) - set(SERVER_OPERATIONS) == set(), "server paths with no row"
@@ -391,3 +457,48 @@ def test_an_unknown_workspace_is_404_to_the_admin_and_403_to_a_workspace_token(s
     r = secured.as_(secured.tokens["lab"]).get(f"/nowhere{path}")
     assert r.status_code == 403, r.text
     assert "'nowhere'" in r.json()["detail"]
+
+
+OPENEO_CELLS = [
+    pytest.param(path, method, credential, id=f"openeo {method.upper()} {path} {credential}")
+    for (path, method) in OPENEO_OPERATIONS
+    for credential in CREDENTIALS
+]
+
+
+@pytest.mark.parametrize(("path", "method", "credential"), OPENEO_CELLS)
+def test_operation_of_the_openeo_root(secured, credentials, demo, path, method, credential):
+    status, make = OPENEO_OPERATIONS[(path, method)]
+    operation = OPENEO_SPEC_OPERATIONS[(path, method)]
+    call = make(demo)
+    assert call.method == method
+    url = secured.live.url(call.path if path.startswith("/{workspace}")
+                           else f"/demo/openeo/1.2{call.path}")
+    token = credentials[credential]
+    client = secured.as_(None)
+    kw = dict(call.kw)
+    basic = operation.get("security") == [{"openeoBasic": []}]
+    if basic:
+        # GET /credentials/basic: the workspace as user, the token as password.
+        if token is not None:
+            kw["auth"] = ("demo", token)
+    elif token is not None:
+        client = secured.as_(f"basic//{token}")
+    r = client.http.request(method.upper(), url, timeout=120, **kw)
+    if _open(operation, OPENEO_SPEC) or credential in ALLOWED:
+        assert r.status_code == status, r.text
+        if method == "post" and path == "/jobs/{job_id}/results":
+            demo.started.append(call.path.split("/")[2])
+        return
+    expected_status, code = OPENEO_REFUSED[credential]
+    assert r.status_code == expected_status, r.text
+    body = r.json()
+    assert body["code"] == code, body
+    assert set(body) == {"id", "code", "message", "links"}, body
+    if expected_status == 401:
+        assert r.headers["WWW-Authenticate"].startswith(("Bearer", "Basic")), r.headers
+    # Basic credentials missing altogether: the refusal says how to send them.
+    why = "Authorization: Basic" if basic and credential == "none" else WHY[credential]
+    assert why in body["message"], body
+    if call.untouched is not None:
+        call.untouched(demo.live)

@@ -101,3 +101,70 @@ def test_a_job_ending_queues_the_oldest_job_waiting_on_max_running(engine):  # n
         assert store.waiting() == []
     finally:
         events.close()
+
+
+class _Nothing:
+    """A registry with no process deployed."""
+
+    def has_workspace(self, workspace: str) -> bool:
+        return True
+
+    def get(self, workspace: str, process_id: str):
+        from ades.errors import NoSuchProcess
+
+        raise NoSuchProcess(process_id, workspace)
+
+
+def test_an_update_with_a_process_runs_that_process_not_the_deployed_one(engine):  # noqa: F811
+    from pathlib import Path
+
+    from ades.packages.load import load_process
+
+    demo = Path(__file__).resolve().parents[2] / "workspaces" / "demo" / "processes"
+    echo = load_process(demo / "echo.cwl", "ws")
+    planned = load_process(
+        (demo / "echo.cwl").read_text().replace("id: echo", "id: graph-workflow"), "ws"
+    )
+    store, executor = JobStore(engine), Recorded()
+    events = JobEvents(store)
+    service = JobService(store, LogStore(engine), _Nothing(), executor, None, events)  # type: ignore[arg-type]
+    try:
+        job = service.create("ws", {"inputs": {"stringInput": "a"}}, process=echo,
+                             openeo={"process": {"process_graph": {}}, "cache": True})
+        # Neither process is deployed: the one given is checked, pinned and named.
+        changed = service.update("ws", job.id, {"inputs": {"stringInput": "b"}},
+                                 process=planned, openeo={"process": "new", "cache": False})
+        assert changed.process_id == "graph-workflow"
+        assert changed.request["package"]["cwl"] == planned.package
+        assert changed.request["job_order"] == {"stringInput": "b"}
+        assert changed.request["openeo"] == {"process": "new", "cache": False}
+        # New inputs from elsewhere (the OGC PATCH) make the kept graph stale: it is dropped.
+        service.update("ws", job.id, {"inputs": {"stringInput": "c"}}, process=planned)
+        assert store.get("ws", job.id).request["openeo"] == {"cache": False}
+    finally:
+        events.close()
+
+
+def test_a_title_alone_changes_nothing_the_job_runs(engine):  # noqa: F811
+    from pathlib import Path
+
+    from ades.packages.load import load_process
+
+    demo = Path(__file__).resolve().parents[2] / "workspaces" / "demo" / "processes"
+    planned = load_process(
+        (demo / "echo.cwl").read_text().replace("id: echo", "id: graph-workflow"), "ws"
+    )
+    store, events = JobStore(engine), JobEvents(JobStore(engine))
+    service = JobService(store, LogStore(engine), _Nothing(), Recorded(), None, events)  # type: ignore[arg-type]
+    try:
+        job = service.create("ws", {"inputs": {"stringInput": "a"}}, process=planned,
+                             openeo={"process": "graph"})
+        # The job's process is deployed nowhere: a new title needs none.
+        changed = service.update("ws", job.id, {"title": "t"}, openeo={"process": "graph",
+                                                                       "description": "d"})
+        assert changed.title == "t"
+        assert changed.process_id == "graph-workflow"
+        assert changed.request["job_order"] == job.request["job_order"]
+        assert changed.request["openeo"] == {"process": "graph", "description": "d"}
+    finally:
+        events.close()
