@@ -8,6 +8,9 @@ import logging
 
 NAMESPACE = "https://ades.dev/cwl#"
 JOB_CONTROL_HINT = NAMESPACE + "JobControl"
+# ``enabled: false``: the jobs of the process always run, never reusing an earlier job's
+# results (a process whose results differ from run to run, or that acts on the world).
+CACHE_HINT = NAMESPACE + "Cache"
 
 
 class _OurHintsAreKnown(logging.Filter):

@@ -28,7 +28,7 @@ from schema_salad.sourceline import relname
 from ades.errors import InvalidPackage
 from ades.model import Parameter, Process
 from ades.packages.bounds import check_bounds
-from ades.packages.hints import JOB_CONTROL_HINT, quiet_about_our_hints
+from ades.packages.hints import CACHE_HINT, JOB_CONTROL_HINT, quiet_about_our_hints
 from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
 
 JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
@@ -111,6 +111,7 @@ def load_package(
         package=text,
         entry=entry,
         mutable=mutable,
+        cache=_cache(tool),
     )
     return LoadedPackage(process, tool, named_by_file)
 
@@ -350,3 +351,14 @@ def _job_control(tool: CwlProcess) -> tuple[str, ...]:
     if "sync-execute" not in options and "async-execute" not in options:
         raise InvalidPackage("ades:JobControl must allow sync-execute or async-execute")
     return tuple(o for o in JOB_CONTROL_OPTIONS if o in options)
+
+
+def _cache(tool: CwlProcess) -> bool:
+    """Whether the ades:Cache hint lets jobs reuse results (yes when there is no hint)."""
+    hints = [h for h in tool.hints if h.get("class") == CACHE_HINT]
+    if not hints:
+        return True
+    enabled = hints[-1].get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise InvalidPackage(f"ades:Cache: 'enabled' must be true or false, got {enabled!r}")
+    return enabled
