@@ -209,6 +209,14 @@ class JobStore:
         """The successful job of ``workspace`` with cache key ``key`` whose results were
         made (by a run) at ``since`` or later, the newest; None when there is none. Read
         off ``ix_jobs_workspace_cache_key``; ``exclude`` is the job asking."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self.lookup(workspace, key, since, exclude)).mappings().first()
+        return _job(row) if row is not None else None
+
+    def lookup(
+        self, workspace: str, key: str, since: datetime, exclude: str | None = None
+    ) -> Select[Any]:
+        """The statement of ``cached`` (exposed for its plan)."""
         where = [
             jobs.c.workspace == workspace,
             jobs.c.cache_key == key,
@@ -217,15 +225,7 @@ class JobStore:
         ]
         if exclude is not None:
             where.append(jobs.c.id != exclude)
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(jobs).where(*where).order_by(jobs.c.cache_time.desc()).limit(1)
-                )
-                .mappings()
-                .first()
-            )
-        return _job(row) if row is not None else None
+        return select(jobs).where(*where).order_by(jobs.c.cache_time.desc()).limit(1)
 
     def _where(self, workspace: str, query: JobQuery) -> list[ColumnElement[bool]]:
         where = [jobs.c.workspace == workspace]

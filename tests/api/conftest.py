@@ -1,9 +1,8 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
 SeaweedFS of the session, and the demo, lab, strict, quota and cache workspaces.
-``ADES_TEST_MODE`` says
-where its jobs live and run: ``embedded`` (the default: SQLite and the local pool) or
-``distributed`` (a PostgreSQL database made for the session, Celery on Redis, and two
-`ades worker` processes)."""
+``ADES_TEST_MODE`` says where its jobs live and run: ``embedded`` (the default: SQLite and
+the local pool) or ``distributed`` (a PostgreSQL database made for the session, Celery on
+Redis, and two `ades worker` processes)."""
 
 from __future__ import annotations
 
