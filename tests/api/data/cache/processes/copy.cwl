@@ -4,35 +4,41 @@ id: copy
 label: Copies a file, plain and in a STAC catalog
 doc: >-
   Writes the content of its input file followed by the note to copied.txt, and the same
-  text as the one asset of a STAC catalog. Fails when the note is "fail".
+  text as the one asset of the one item of a STAC catalog. Fails when the note is "fail".
 requirements:
   InitialWorkDirRequirement:
     listing:
-      - entryname: copy.py
+      - entryname: make_copies.py
         entry: |
+          import json
           import sys
-          from datetime import datetime, timezone
           from pathlib import Path
-
-          import pystac
 
           note = sys.argv[2] if len(sys.argv) > 2 else ""
           if note == "fail":
               sys.exit("asked to fail")
           text = Path(sys.argv[1]).read_text() + note
           Path("copied.txt").write_text(text)
-          folder = Path("catalog").resolve()
-          (folder / "item").mkdir(parents=True)
-          (folder / "item" / "copied.txt").write_text(text)
-          item = pystac.Item("item", None, None, datetime(2024, 6, 1, tzinfo=timezone.utc), {})
-          item.add_asset("data", pystac.Asset(str(folder / "item" / "copied.txt"),
-                                              media_type="text/plain", roles=["data"]))
-          catalog = pystac.Catalog("copies", "The copy as a STAC catalog")
-          catalog.add_item(item)
-          catalog.normalize_hrefs(str(folder))
-          catalog.make_all_asset_hrefs_relative()
-          catalog.save(pystac.CatalogType.SELF_CONTAINED)
-baseCommand: [python3, copy.py]
+          item_dir = Path("catalog", "item")
+          item_dir.mkdir(parents=True)
+          (item_dir / "copied.txt").write_text(text)
+          catalog = {
+              "type": "Catalog", "stac_version": "1.0.0", "id": "copies",
+              "description": "The copy as a STAC catalog",
+              "links": [{"rel": "root", "href": "./catalog.json"},
+                        {"rel": "item", "href": "./item/item.json"}],
+          }
+          item = {
+              "type": "Feature", "stac_version": "1.0.0", "id": "item",
+              "geometry": None, "properties": {"datetime": "2024-06-01T00:00:00Z"},
+              "links": [{"rel": "root", "href": "../catalog.json"},
+                        {"rel": "parent", "href": "../catalog.json"}],
+              "assets": {"data": {"href": "./copied.txt", "type": "text/plain",
+                                  "roles": ["data"]}},
+          }
+          Path("catalog", "catalog.json").write_text(json.dumps(catalog))
+          (item_dir / "item.json").write_text(json.dumps(item))
+baseCommand: [python3, make_copies.py]
 inputs:
   source:
     type: File
