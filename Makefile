@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/stage_in.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/auth_overhead.py
+	$(BIN)/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) .ades
