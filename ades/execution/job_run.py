@@ -309,10 +309,11 @@ class JobRun:
                 raise RuntimeError(f"job {source.id} was dismissed or started again meanwhile")
         except Exception as err:
             self.objects.delete_prefix(prefix + "/")
+            why = err.args[0] if isinstance(err, KeyError) and err.args else err
             self.logs.add(
                 job.id,
                 LogLevel.WARNING,
-                f"result cache: the results of job {source.id} could not be reused ({err}); "
+                f"result cache: the results of job {source.id} could not be reused ({why}); "
                 "running the job",
             )
             return False

@@ -23,15 +23,21 @@ def copy_results(
 ) -> dict[str, Any]:
     """Copy every object under ``source/`` to ``target/`` and return ``results`` (result
     records of objects under ``source``) naming the copies. Raises ``KeyError`` when an
-    object vanished meanwhile (the source job was dismissed): the copy is then incomplete,
-    and the caller's to delete."""
+    object a record names is not there, or vanished meanwhile (the source job was
+    dismissed): the copy is then incomplete, and the caller's to delete."""
     old, new = objects.uri(source + "/"), objects.uri(target + "/")
+    keys = objects.list_keys(source + "/")
     catalogs = []
     for record in _all_records(results):
-        key = objects.key_of(record.get("href", "")) if record.get("stac") else None
-        if key is not None:
+        key = objects.key_of(record.get("href", ""))
+        if key is None or not key.startswith(source + "/"):
+            continue
+        if record.get("stac"):
             catalogs.append(posixpath.dirname(key) + "/")
-    for key in objects.list_keys(source + "/"):
+        if not key.endswith("/") and key not in keys:
+            # Deleted behind the server's back (an S3 lifecycle rule, a person).
+            raise KeyError(f"{key} is gone")
+    for key in keys:
         moved = target + key[len(source) :]
         if key.endswith(".json") and key.startswith(tuple(catalogs)):
             data = objects.get_bytes(key)
@@ -44,7 +50,10 @@ def copy_results(
                     rewritten = json.dumps(relocated(document, old, new), indent=2)
                     objects.put_bytes(rewritten.encode(), moved, JSON)
                     continue
-        objects.copy(key, moved)
+        try:
+            objects.copy(key, moved)
+        except KeyError:  # deleted since the listing: the source job was dismissed
+            raise KeyError(f"{key} is gone") from None
     return relocated(results, old, new)
 
 

@@ -57,10 +57,12 @@ def test_a_copy_of_results_whose_objects_vanished_is_a_key_error(object_store, t
     results = stage_out({"x": _file(tmp_path / "x.txt")}, object_store, "ws/jobs/gone")
     copied = copy_results(object_store, results, "ws/jobs/gone", "ws/jobs/first")
     assert object_store.get_bytes("ws/jobs/first/x/x.txt") == b"x"
-    # Dismissed between the listing and the copy: a missing object is a KeyError.
-    with pytest.raises(KeyError):
-        object_store.copy("ws/jobs/gone/x/missing.txt", "ws/jobs/second/x/missing.txt")
     assert copied["x"]["href"].endswith("/ws/jobs/first/x/x.txt")
+    # Deleted behind the server's back (an S3 lifecycle rule): named, nothing copied.
+    object_store.delete_prefix("ws/jobs/gone/")
+    with pytest.raises(KeyError, match="ws/jobs/gone/x/x.txt is gone"):
+        copy_results(object_store, results, "ws/jobs/gone", "ws/jobs/second")
+    assert object_store.list_keys("ws/jobs/second/") == []
 
 
 def test_relocation_touches_only_strings_that_start_with_the_old_prefix():
