@@ -18,6 +18,8 @@ class Files:
     held: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
     # (method, path) of every request, in order.
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Paths whose HEAD is refused (405), as a URL presigned for GET refuses it.
+    no_head: set[str] = field(default_factory=set)
 
     def put(self, path: str, data: bytes, **headers: str) -> str:
         """Serve ``data`` at ``path`` with ``headers`` (etag="…" gives ETag; modified="…"
@@ -40,6 +42,9 @@ def file_server() -> Iterator[Files]:
 
         def _answer(self, body: bool) -> None:
             files.requests.append((self.command, self.path))
+            if not body and self.path in files.no_head:
+                self.send_error(405)
+                return
             found = files.held.get(self.path)
             if found is None:
                 self.send_error(404)

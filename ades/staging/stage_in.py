@@ -158,15 +158,20 @@ class Fetcher:
             raise StageInError(f"{href}: cannot connect: {_short(err)}") from None
         if response.status_code == 404:
             return None
-        validators = {
-            name: response.headers[header]
-            for name, header in (("etag", "ETag"), ("modified", "Last-Modified"))
-            if response.status_code == 200 and response.headers.get(header)
-        }
-        if validators:
-            return validators
-        digest = hashlib.sha256()
-        with self._get(href, stream=True) as body:
+        if response.status_code == 200 and _validators(response):
+            return _validators(response)
+        # No HEAD (a URL presigned for GET refuses it), or no validators in its answer: a
+        # GET's answer may have them; else its bytes are hashed.
+        try:
+            body = self._get(href, stream=True)
+        except StageInError:
+            if response.status_code == 200:
+                raise
+            return None  # neither HEAD nor GET finds anything there
+        with body:
+            if _validators(body):
+                return _validators(body)
+            digest = hashlib.sha256()
             try:
                 for chunk in body.iter_content(_CHUNK):
                     digest.update(chunk)
@@ -468,6 +473,15 @@ class _JobStageIn:
     def check_cancelled(self) -> None:
         if self.cancelled is not None and self.cancelled.is_set():
             raise StageInCancelled("the job was dismissed during stage-in")
+
+
+def _validators(response: requests.Response) -> dict[str, str]:
+    """The ETag and Last-Modified of an HTTP answer, those it has."""
+    return {
+        name: response.headers[header]
+        for name, header in (("etag", "ETag"), ("modified", "Last-Modified"))
+        if response.headers.get(header)
+    }
 
 
 def secondary_href(href: str, pattern: str) -> tuple[str, str]:

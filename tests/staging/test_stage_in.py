@@ -366,6 +366,10 @@ def test_a_fingerprint_reads_validators_with_a_head_and_hashes_only_without_them
             "sha256": hashlib.sha256(b"pixels").hexdigest()}
         assert files.requests[2:] == [("HEAD", "/bare.tif"), ("GET", "/bare.tif")]
         assert stage_in.fingerprint(files.base + "/missing.tif", "ws") is None
+        # No HEAD: the validators of a GET's answer, its body left unread.
+        files.no_head.add("/tagged.tif")
+        assert stage_in.fingerprint(tagged, "ws") == {"etag": '"v1"'}
+        assert files.requests[-2:] == [("HEAD", "/tagged.tif"), ("GET", "/tagged.tif")]
 
 
 def test_a_fingerprint_keeps_to_the_fetch_policy_and_the_workspace(object_store):
