@@ -275,7 +275,7 @@ class JobRun:
         workspace has the same one (made within the cache's time to live), end the job
         successfully with a copy of that job's results instead of running it. False when
         the job is to run: no cache, no key, opted out, no match, or the match went away
-        while it was copied."""
+        while it was copied; True when it is done (reused, or stopped meanwhile)."""
         if self.cache_ttl <= 0 or not keyed(job.request):
             return False
         try:
@@ -288,10 +288,10 @@ class JobRun:
         except Exception:  # the cache must never fail a job: it runs instead
             log.exception("job %s: its cache key could not be made", job.id)
             return False
-        if key is None or not self.store.update(
-            job.id, only_in=[JobStatus.RUNNING], cache_key=key
-        ):
+        if key is None:
             return False
+        if not self.store.update(job.id, only_in=[JobStatus.RUNNING], cache_key=key):
+            return True  # stopped or dismissed meanwhile: nothing more to do
         if not reuse_allowed(job.request):
             self.logs.add(job.id, LogLevel.INFO, "result cache: not looked up (asked not to)")
             return False
