@@ -173,3 +173,6 @@ def test_the_ades_cache_hint_of_a_process_makes_its_jobs_always_run(live):
         status = _ended(live, _submit(live, body, process="uncached"))
         assert status["status"] == "successful", status
         assert _ran(live, status)
+    # The hint is the server's: cwltool's remarks about it are no concern of the user's.
+    r = live.get(f"{ROOT}/jobs/{status['jobID']}/logs", params={"level": "warning"})
+    assert r.json()["logs"] == []
