@@ -139,9 +139,10 @@ class Fetcher:
     def fingerprint(self, href: str) -> dict[str, str] | None:
         """What pins down the content at ``href`` for the result cache, without reading it
         where it can: an s3:// object's ETag; an http(s) resource's ETag and Last-Modified
-        (a HEAD request, under the fetch policy), or, when it answers with neither, the
-        SHA-256 of its bytes. None when nothing is there; StageInError when it cannot be
-        told (refused, unreachable, outside what the job may read)."""
+        (of a HEAD request under the fetch policy, or of a GET's answer where HEAD is
+        refused), or, when it answers with neither, the SHA-256 of its bytes. None when
+        nothing is there; StageInError when it cannot be told (refused, unreachable,
+        outside what the job may read)."""
         if href.startswith("s3://"):
             bucket, key = self._s3(href)
             try:
