@@ -7,7 +7,8 @@ Two kinds, kept apart on purpose:
   deployment whichever replica is asked, and survive restarts. ``exposition(counts)`` adds
   them to a scrape from the job store's one GROUP BY query.
 - Events counted in the process where they happen (a job's duration when it ends, bytes
-  staged in and out): ``observe_job_end(job)`` and ``record_stage_bytes(direction, n)``.
+  staged in and out, jobs that reused an earlier job's results): ``observe_job_end(job)``,
+  ``record_stage_bytes(direction, n)`` and ``record_cache_hit(workspace)``.
   With the local executor that is ``ades serve`` itself; with Celery it is each
   ``ades worker``, which serves its own counters with ``start_worker_metrics(port)``
   (``ADES_METRICS_PORT``), since an API replica never sees them.
@@ -50,6 +51,12 @@ STAGE_BYTES = Counter(
     ["direction"],
 )
 
+CACHE_HITS = Counter(
+    "ades_cache_hits",
+    "Jobs that reused an identical earlier job's results instead of running, by workspace.",
+    ["workspace"],
+)
+
 Direction = Literal["in", "out"]
 # (workspace, status) -> number of jobs, as JobStore.count_by_workspace_and_status gives it.
 JobCounts = Mapping[tuple[str, str], int]
@@ -73,6 +80,11 @@ def record_stage_bytes(direction: Direction, n: int) -> None:
         raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
     if n > 0:
         STAGE_BYTES.labels(direction).inc(n)
+
+
+def record_cache_hit(workspace: str) -> None:
+    """Count a job of ``workspace`` that reused an earlier job's results (the result cache)."""
+    CACHE_HITS.labels(workspace).inc()
 
 
 class JobsCollector(Collector):

@@ -107,6 +107,12 @@ class Job:
     lease_until: datetime | None = None
     # Runs started of the job's current submission (a lost runner's job is queued once more).
     attempts: int | None = None
+    # The result cache: the digest of the pinned package and the inputs as they were when
+    # the job ran (None: not computed, or the inputs cannot be pinned down), when its
+    # results were made by a run, and the job whose results it reused instead of running.
+    cache_key: str | None = None
+    cache_time: datetime | None = None
+    reused_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,3 +167,5 @@ class Process:
     package: str = ""
     entry: str | None = None
     mutable: bool = False
+    # Whether its jobs may reuse an earlier identical job's results (the ades:Cache hint).
+    cache: bool = True

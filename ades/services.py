@@ -134,7 +134,11 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
     # or a wrong setting stops the start here.
     workspaces = Workspaces(
         settings.workspaces,
-        WorkspacePolicy(max_running=settings.max_running, max_queued=settings.max_queued),
+        WorkspacePolicy(
+            max_running=settings.max_running,
+            max_queued=settings.max_queued,
+            cache=settings.cache,
+        ),
     )
     engine = make_engine(settings.database)
     # First, so that a wrong runner stops the start before anything started. Calrissian
@@ -239,6 +243,7 @@ def _build(
         lease=settings.job_lease,
         events=events,
         max_running=workspaces.max_running,
+        cache_ttl=settings.cache_ttl,
     )
     executor = make_executor(settings, job_run)
     closers.append(executor.shutdown)

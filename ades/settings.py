@@ -121,6 +121,12 @@ class Settings:
     # (more wait queued) and jobs waiting (a submission beyond is refused, 429). 0: no limit.
     max_running: int = 0
     max_queued: int = 1000
+    # The result cache: a job whose package and inputs are those of an earlier successful
+    # job of its workspace copies that job's results instead of running, when those were
+    # made at most cache_ttl seconds ago (7 days; 0 turns the cache off). ``cache`` is the
+    # workspaces' default (a workspace's settings.yaml may say otherwise).
+    cache_ttl: int = 7 * 24 * 3600
+    cache: bool = True
     # With auth on and no container engine, packages would run as the server's own user,
     # able to read its files: the server refuses to start unless this says it is meant.
     allow_uncontained: bool = False

@@ -26,12 +26,14 @@ class WorkspacePolicy:
     breaks as warnings; "error" refuses the package. ``max_running``: jobs of the workspace
     running at once, more wait queued (0: no limit). ``max_queued``: jobs waiting; a
     submission beyond is refused (0: no limit). ``s3_read``: buckets besides the results
-    bucket that s3:// inputs of the workspace may read."""
+    bucket that s3:// inputs of the workspace may read. ``cache``: whether its jobs may reuse
+    the results of an earlier identical job (the result cache)."""
 
     best_practice: str = "warn"
     max_running: int = 0
     max_queued: int = 0
     s3_read: tuple[str, ...] = ()
+    cache: bool = True
 
 
 class Workspaces:
@@ -105,6 +107,10 @@ def _read_policy(path: Path, defaults: WorkspacePolicy) -> WorkspacePolicy:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{path}: {name} must be a whole number ≥ 0, got {value!r}")
             checked[name] = value
+    if "cache" in values:
+        if not isinstance(values["cache"], bool):
+            raise ValueError(f"{path}: cache must be true or false, got {values['cache']!r}")
+        checked["cache"] = values["cache"]
     if "s3_read" in values:
         buckets = values["s3_read"]
         if not isinstance(buckets, list) or not all(

@@ -20,6 +20,7 @@ from ades.workspaces import WorkspacePolicy, Workspaces
         ("max_queued: true\n", "max_queued must be a whole number ≥ 0, got True"),
         ("s3_read: bucket\n", "s3_read must be a list of bucket names, got 'bucket'"),
         ("s3_read: ['']\n", "s3_read must be a list of bucket names"),
+        ("cache: no-thanks\n", "cache must be true or false, got 'no-thanks'"),
     ],
 )
 def test_workspace_settings_are_checked_at_start(tmp_path, content, named):
@@ -34,7 +35,7 @@ def test_each_workspace_overrides_the_server_defaults(tmp_path):
     files = {
         "alice": "best_practice: error\nmax_running: 2\ns3_read: [public-data]\n",
         "bob": "",
-        "dave": "max_queued: 0\n",
+        "dave": "max_queued: 0\ncache: false\n",
     }
     for name, content in files.items():
         (tmp_path / name).mkdir()
@@ -46,6 +47,9 @@ def test_each_workspace_overrides_the_server_defaults(tmp_path):
     assert workspaces.policy("alice") == WorkspacePolicy("error", 2, 50, ("public-data",))
     assert workspaces.policy("bob") == workspaces.policy("carol") == WorkspacePolicy("warn", 4, 50)
     assert workspaces.policy("dave").max_queued == 0
+    assert workspaces.policy("dave").cache is False
+    assert workspaces.policy("alice").cache is True
+    assert Workspaces(tmp_path, WorkspacePolicy(cache=False)).policy("alice").cache is False
 
 
 def test_an_unknown_workspace_is_named(tmp_path):

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Response
 
 from ades.api.context import json_response, no_content, services, workspace_urls
-from ades.api.jobs import status_after
+from ades.api.jobs import reuses_results, status_after
 from ades.api.views import job_definition, log_entries, status_info
 from ades.errors import UnprocessableDefinition
 
@@ -18,7 +18,8 @@ CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-processes-4/1.0/conf/job-mana
 
 def create(workspace: str, root: str, body: Any = None) -> Response:
     urls = workspace_urls(workspace, root)
-    job = services().jobs.create(workspace, _object(body, "job definition"), links_root=urls())
+    definition = _object(body, "job definition")
+    job = services().jobs.create(workspace, definition, links_root=urls(), cache=reuses_results())
     return json_response(status_info(job, urls), 201, {"Location": urls.job(job.id)})
 
 
@@ -30,7 +31,7 @@ def update(workspace: str, root: str, jobId: str, body: Any = None) -> Response:
 
 def start(workspace: str, root: str, jobId: str) -> Response:  # noqa: N803
     urls = workspace_urls(workspace, root)
-    job = services().jobs.start(workspace, jobId)
+    job = services().jobs.start(workspace, jobId, cache=reuses_results())
     return json_response(status_info(job, urls), 202, {"Location": urls.job(job.id)})
 
 

@@ -46,7 +46,9 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     asynchronous, wait = _execution_mode(process, request_doc)
     if not asynchronous and _answers_raw(urls, request_doc):
         check_acceptable(process, request_doc, request.headers.get("Accept"))
-    job = ades.jobs.submit(workspace, process.id, request_doc, links_root=urls())
+    job = ades.jobs.submit(
+        workspace, process.id, request_doc, links_root=urls(), cache=reuses_results()
+    )
     applied = []
     if asynchronous:
         applied.append("respond-async")
@@ -65,6 +67,14 @@ def execute(workspace: str, root: str, processId: str, body: Any = None) -> Resp
     if applied:
         headers["Preference-Applied"] = ", ".join(applied)
     return json_response(status_info(job, urls), 201, headers)
+
+
+def reuses_results() -> bool:
+    """False when the request says ``Cache-Control: no-cache``: the job must run, not take
+    an identical earlier job's results (RFC 9111: a stored answer must not be used
+    without checking it anew)."""
+    directives = request.headers.get("Cache-Control", "").lower().split(",")
+    return "no-cache" not in {d.split("=", 1)[0].strip() for d in directives}
 
 
 # The EOEPCA paths of the same operation, POST /processes/{id}/jobs and POST /processes/{id}

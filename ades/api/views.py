@@ -78,6 +78,7 @@ class StatusInfoSchema(_Times):
     message = fields.String()
     progress = fields.Integer()
     title = fields.String(allow_none=True)
+    reusedFrom = fields.String(attribute="reused_from", allow_none=True)  # noqa: N815
     failure = fields.Dict(allow_none=True)
 
 

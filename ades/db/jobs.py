@@ -186,7 +186,9 @@ class JobStore:
             return [_job(r) for r in rows]
 
     def history(self, workspace: str, process_id: str, limit: int) -> list[Job]:
-        """The latest successful jobs of a process, newest first: what estimates learn from."""
+        """The latest successful jobs of a process that ran (not those that reused another
+        job's results, which took no time to speak of), newest first: what estimates learn
+        from."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(jobs)
@@ -194,11 +196,36 @@ class JobStore:
                     jobs.c.workspace == workspace,
                     jobs.c.process_id == process_id,
                     jobs.c.status == JobStatus.SUCCESSFUL.value,
+                    jobs.c.reused_from.is_(None),
                 )
                 .order_by(jobs.c.created.desc(), jobs.c.id)
                 .limit(limit)
             ).mappings()
             return [_job(r) for r in rows]
+
+    def cached(
+        self, workspace: str, key: str, since: datetime, exclude: str | None = None
+    ) -> Job | None:
+        """The successful job of ``workspace`` with cache key ``key`` whose results were
+        made (by a run) at ``since`` or later, the newest; None when there is none. Read
+        off ``ix_jobs_workspace_cache_key``; ``exclude`` is the job asking."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self.lookup(workspace, key, since, exclude)).mappings().first()
+        return _job(row) if row is not None else None
+
+    def lookup(
+        self, workspace: str, key: str, since: datetime, exclude: str | None = None
+    ) -> Select[Any]:
+        """The statement of ``cached`` (exposed for its plan)."""
+        where = [
+            jobs.c.workspace == workspace,
+            jobs.c.cache_key == key,
+            jobs.c.cache_time >= since,
+            jobs.c.status == JobStatus.SUCCESSFUL.value,
+        ]
+        if exclude is not None:
+            where.append(jobs.c.id != exclude)
+        return select(jobs).where(*where).order_by(jobs.c.cache_time.desc()).limit(1)
 
     def _where(self, workspace: str, query: JobQuery) -> list[ColumnElement[bool]]:
         where = [jobs.c.workspace == workspace]
@@ -415,6 +442,9 @@ def _row(job: Job) -> dict[str, Any]:
         "runner": job.runner,
         "lease_until": job.lease_until,
         "attempts": job.attempts,
+        "cache_key": job.cache_key,
+        "cache_time": job.cache_time,
+        "reused_from": job.reused_from,
     }
 
 
@@ -438,4 +468,7 @@ def _job(row: RowMapping) -> Job:
         runner=row["runner"],
         lease_until=aware(row["lease_until"]),
         attempts=row["attempts"],
+        cache_key=row["cache_key"],
+        cache_time=aware(row["cache_time"]),
+        reused_from=row["reused_from"],
     )

@@ -54,12 +54,20 @@ jobs = Table(
     # Runs started of the job's current submission: a job whose runner was lost is
     # queued once more, not forever.
     Column("attempts", Integer),
+    # The result cache (ades.jobs.cache): the digest of the job's pinned package and its
+    # inputs as they were when it ran, when the results were made by a run (a job that
+    # reused them carries the time of the run it copied), and the job reused, if any.
+    Column("cache_key", String(64)),
+    Column("cache_time", DateTime(timezone=True)),
+    Column("reused_from", String(64)),
     # Job lists are one workspace's jobs newest first, often of one process or status.
     # Each ends with (created, id), the listing order, so a page is read off the index.
     Index("ix_jobs_workspace_created", "workspace", "created", "id"),
     Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
     Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
     Index("ix_jobs_status", "status"),
+    # A cache lookup: a workspace's jobs of one key, the newest results first.
+    Index("ix_jobs_workspace_cache_key", "workspace", "cache_key", "cache_time"),
 )
 
 job_logs = Table(

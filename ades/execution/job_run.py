@@ -23,12 +23,22 @@ from ades.errors import NoSuchProcess
 from ades.execution.log_buffer import LogBuffer
 from ades.execution.progress import END, START, StepProgress, count_steps
 from ades.execution.runner import CwlRunner, LogLine, RunEvent, RunOutcome
+from ades.jobs.cache import cache_key, keyed, reuse_allowed
 from ades.jobs.events import JobEvents
 from ades.jobs.service import Processes, results_prefix
+from ades.metrics import record_cache_hit
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
 from ades.redact import redact
-from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
+from ades.staging.result_copy import copy_results
+from ades.staging.stage_in import (
+    StageIn,
+    StageInCancelled,
+    StageInError,
+    has_remote_inputs,
+    is_remote,
+    secondary_href,
+)
 from ades.staging.stage_out import StageOutError, as_references, stage_out
 
 log = logging.getLogger(__name__)
@@ -48,8 +58,11 @@ class JobRun:
         lease: float = 30.0,
         events: JobEvents | None = None,
         max_running: Callable[[str], int] | None = None,
+        cache_ttl: float = 0,
     ):
         self.store = store
+        # Seconds the results of a run may be reused by an identical job (0: never).
+        self.cache_ttl = cache_ttl
         # A workspace's max_running (0: no limit), checked by the claim.
         self.max_running = max_running or (lambda _workspace: 0)
         self.logs = logs
@@ -96,6 +109,8 @@ class JobRun:
                 progress=0,
                 message="staging in inputs",
                 failure=None,
+                cache_key=None,
+                reused_from=None,
                 max_running=self.max_running(job.workspace),
             ):
                 # Dismissed or stopped while it waited, run by someone else, or waiting for
@@ -177,6 +192,8 @@ class JobRun:
                 )
                 return
             text, entry = process.package, process.entry
+        if self._reused(job):
+            return
         shutil.rmtree(workdir / "outputs", ignore_errors=True)  # a re-run starts afresh
         workdir.mkdir(parents=True, exist_ok=True)
         package = workdir / "package.cwl"
@@ -237,6 +254,7 @@ class JobRun:
         # The log is complete before the status is final: a client that reads the logs once
         # it sees the job ended must find its last entry there.
         self.logs.add(job.id, LogLevel.INFO, "job successful")
+        finished = utcnow()
         if not self.store.transition(
             job.id,
             JobStatus.SUCCESSFUL,
@@ -244,12 +262,85 @@ class JobRun:
             size=size,
             progress=100,
             message="successful",
-            finished=utcnow(),
+            finished=finished,
+            cache_time=finished,
         ):
             self.logs.add(job.id, LogLevel.WARNING, "results discarded: the job was stopped")
             # Dismissed while the outputs were uploading: take them away again.
             if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
                 self.objects.delete_prefix(results_prefix(job) + "/")
+
+    def _reused(self, job: Job) -> bool:
+        """The result cache: record the job's key, and when an earlier successful job of its
+        workspace has the same one (made within the cache's time to live), end the job
+        successfully with a copy of that job's results instead of running it. False when
+        the job is to run: no cache, no key, opted out, no match, or the match went away
+        while it was copied; True when it is done (reused, or stopped meanwhile)."""
+        if self.cache_ttl <= 0 or not keyed(job.request):
+            return False
+        try:
+            key = cache_key(
+                job.request,
+                lambda href: self.stage_in.fingerprint(href, job.workspace),
+                is_remote,
+                secondary_href,
+            )
+        except Exception:  # the cache must never fail a job: it runs instead
+            log.exception("job %s: its cache key could not be made", job.id)
+            return False
+        if key is None:
+            return False
+        if not self.store.update(job.id, only_in=[JobStatus.RUNNING], cache_key=key):
+            return True  # stopped or dismissed meanwhile: nothing more to do
+        if not reuse_allowed(job.request):
+            self.logs.add(job.id, LogLevel.INFO, "result cache: not looked up (asked not to)")
+            return False
+        since = utcnow() - timedelta(seconds=self.cache_ttl)
+        source = self.store.cached(job.workspace, key, since, exclude=job.id)
+        if source is None:
+            return False
+        prefix = results_prefix(job)
+        try:
+            # A job started again replaces the results of its run before.
+            self.objects.delete_prefix(prefix + "/")
+            results = copy_results(self.objects, source.results, results_prefix(source), prefix)
+            now = self.store.get_by_id(source.id)
+            if now.status is not JobStatus.SUCCESSFUL or now.finished != source.finished:
+                raise RuntimeError(f"job {source.id} was dismissed or started again meanwhile")
+        except Exception as err:
+            self.objects.delete_prefix(prefix + "/")
+            why = err.args[0] if isinstance(err, KeyError) and err.args else err
+            self.logs.add(
+                job.id,
+                LogLevel.WARNING,
+                f"result cache: the results of job {source.id} could not be reused ({why}); "
+                "running the job",
+            )
+            return False
+        self.logs.add(
+            job.id,
+            LogLevel.INFO,
+            f"results reused from job {source.id}, which ran the same package on the same "
+            f"inputs: copied to {prefix}/; the application did not run",
+        )
+        self.logs.add(job.id, LogLevel.INFO, "job successful")
+        if not self.store.transition(
+            job.id,
+            JobStatus.SUCCESSFUL,
+            results=results,
+            size=source.size,
+            progress=100,
+            message=f"successful: results reused from job {source.id}",
+            finished=utcnow(),
+            cache_time=source.cache_time,
+            reused_from=source.id,
+        ):
+            self.logs.add(job.id, LogLevel.WARNING, "results discarded: the job was stopped")
+            if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
+                self.objects.delete_prefix(prefix + "/")
+            return True
+        record_cache_hit(job.workspace)
+        return True
 
     def _staged_in(self, job: Job, workdir: Path) -> dict | None:
         """The job order with its remote inputs downloaded; None when the job failed

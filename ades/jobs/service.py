@@ -138,18 +138,25 @@ class JobService:
         request: dict[str, Any],
         links_root: str = "",
         process: Process | None = None,
+        cache: bool = True,
     ) -> Job:
         """Check the request against the process, persist the job, then queue it. Nothing
         is stored when the request is invalid. ``links_root`` is the API root the client
         used: documents sent to its subscriber link back there. ``process``, when given, is
         run instead of the deployed ``process_id`` (a Workflow made for an openEO process
-        graph, say): it is pinned with the job like a deployed one."""
+        graph, say): it is pinned with the job like a deployed one. ``cache=False``: the job
+        runs even when an identical earlier job's results could be reused (its own results
+        may be reused later)."""
         process = process or self.processes.get(workspace, process_id)
         job = Job(
             id=str(uuid.uuid4()),
             workspace=workspace,
             process_id=process.id,
-            request={**self._checked(process, request), "links_root": links_root},
+            request={
+                **self._checked(process, request),
+                "links_root": links_root,
+                "cache": self._cache(workspace, process, cache),
+            },
         )
         # TooManyJobs (429) when the workspace has max_queued jobs waiting already.
         self.store.add(job, max_queued=self.policy(workspace).max_queued)
@@ -164,12 +171,14 @@ class JobService:
         links_root: str = "",
         process: Process | None = None,
         openeo: dict[str, Any] | None = None,
+        cache: bool = True,
     ) -> Job:
         """Persist a job in status ``created`` without queueing it (Part 4). ``process`` is
         the process id or its URL; the rest is checked as an execute request would be. The
         ``process`` argument, when given, is run instead (see ``submit``). ``openeo``, what
         an openEO client created the job with (its process graph, description, …), is kept
-        with the request as its ``openeo`` member, which the OGC side ignores."""
+        with the request as its ``openeo`` member, which the OGC side ignores.
+        ``cache=False``: its runs never reuse an identical earlier job's results."""
         if process is None:
             ref = definition.get("process")
             if not isinstance(ref, str) or not ref.strip():
@@ -187,7 +196,11 @@ class JobService:
             status=JobStatus.CREATED,
             message="created; start it with POST on its results",
             title=definition.get("title"),
-            request={**self._checked(process, request), "links_root": links_root},
+            request={
+                **self._checked(process, request),
+                "links_root": links_root,
+                "cache": self._cache(workspace, process, cache),
+            },
         )
         self.store.add(job)
         self.log_store.add(job.id, LogLevel.INFO, f"job created: process '{process.id}'")
@@ -228,7 +241,11 @@ class JobService:
             process = process or self.processes.get(workspace, job.process_id)
             request.pop("job_order", None)
             request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
-            fields = {"request": self._checked(process, request), "process_id": process.id}
+            checked = self._checked(process, request)
+            # The package is pinned anew: whether its hint lets it reuse results may differ.
+            reuse = (job.request.get("cache") or {}).get("reuse", True)
+            checked["cache"] = self._cache(workspace, process, reuse)
+            fields = {"request": checked, "process_id": process.id}
         if "title" in changes:
             fields["title"] = changes["title"]
         if not self.store.update(job.id, only_in=_IDLE, **fields):
@@ -238,13 +255,20 @@ class JobService:
         self.log_store.add(job.id, LogLevel.INFO, f"job updated: {', '.join(changed)}")
         return self.store.get(workspace, job_id)
 
-    def start(self, workspace: str, job_id: str) -> Job:
+    def start(self, workspace: str, job_id: str, cache: bool = True) -> Job:
         """Queue a created job; a finished one runs again and its new results replace the
-        old ones when it succeeds. Refused (Locked) while it is queued or running."""
+        old ones when it succeeds. Refused (Locked) while it is queued or running.
+        ``cache=False``: this run never reuses an identical earlier job's results."""
         job = self.store.get(workspace, job_id)
+        settings = job.request.get("cache") or {}
+        # Written only when it changes (a no-cache start, or the first start after one).
+        changed = {} if settings.get("start", True) == cache else {
+            "request": {**job.request, "cache": {**settings, "start": cache}}
+        }
         if job.status in ACTIVE or not self.store.transition(
             job.id,
             JobStatus.ACCEPTED,
+            **changed,
             message="accepted",
             progress=0,
             started=None,
@@ -413,6 +437,12 @@ class JobService:
             job.id, only_in=[JobStatus.DISMISSED], results={}, size=None, message=DISMISSED_MESSAGE
         )
         return self.store.get(workspace, job_id)
+
+    def _cache(self, workspace: str, process: Process, reuse: bool) -> dict[str, bool]:
+        """What the result cache may do for a job (``ades.jobs.cache``): ``enabled`` unless
+        the process's ades:Cache hint or the workspace's settings turn it off; ``reuse``
+        unless the request opted out."""
+        return {"enabled": process.cache and self.policy(workspace).cache, "reuse": reuse}
 
     def _checked(self, process: Process, request: dict[str, Any]) -> dict[str, Any]:
         return _checked(process, request, self.max_literal_bytes)

@@ -57,6 +57,8 @@ class S3ObjectStore(ObjectStore):
             **credentials,
         )
         self.transfer = TransferConfig(max_concurrency=8)
+        # Copies: one CopyObject up to S3's limit for it (5 GiB), parts beyond.
+        self.copying = TransferConfig(max_concurrency=8, multipart_threshold=5 * 1024**3)
 
     def ensure_bucket(self, deadline: float = 30) -> None:
         """Create the bucket unless it exists. A fresh SeaweedFS may refuse for a moment
@@ -191,6 +193,24 @@ class S3ObjectStore(ObjectStore):
                 Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
             )
         return len(keys)
+
+    def etag(self, key: str, bucket: str | None = None) -> str:
+        try:
+            return self.client.head_object(Bucket=bucket or self.bucket, Key=key)["ETag"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _MISSING:
+                raise KeyError(key) from err
+            raise
+
+    def copy(self, source: str, target: str) -> None:
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": source}, self.bucket, target, Config=self.copying
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] in _MISSING:
+                raise KeyError(source) from err
+            raise
 
     def presign(self, key: str, expires: int) -> str:
         """An HTTPS(-or-HTTP) URL anyone can GET the object with for ``expires`` seconds."""

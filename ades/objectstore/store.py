@@ -65,6 +65,18 @@ class ObjectStore(ABC):
         """The size in bytes of every object under ``prefix``, by key."""
 
     @abstractmethod
+    def etag(self, key: str, bucket: str | None = None) -> str:
+        """The ETag of an object: it changes whenever the object's content does (the
+        result cache pins s3:// inputs with it). Raises ``KeyError`` when it (or its bucket)
+        does not exist."""
+
+    @abstractmethod
+    def copy(self, source: str, target: str) -> None:
+        """Copy the object ``source`` to ``target`` inside the bucket, server-side (the
+        bytes do not pass through this process). Raises ``KeyError`` when ``source`` does
+        not exist."""
+
+    @abstractmethod
     def presign(self, key: str, expires: int) -> str:
         """An HTTP(S) URL anyone can GET the object with for ``expires`` seconds."""
 

@@ -14,6 +14,9 @@ JOB_CONTROL_HINT = NAMESPACE + "JobControl"
 # each item linking to the output's STAC Collection; what the APEx dispatcher reads).
 STAC_RESULTS_HINT = NAMESPACE + "StacResults"
 STAC_RESULTS_FORMS = ("link", "feature-collection")
+# ``enabled: false``: the jobs of the process always run, never reusing an earlier job's
+# results (a process whose results differ from run to run, or that acts on the world).
+CACHE_HINT = NAMESPACE + "Cache"
 
 
 class _OurHintsAreKnown(logging.Filter):

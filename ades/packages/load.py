@@ -29,6 +29,7 @@ from ades.errors import InvalidPackage
 from ades.model import Parameter, Process
 from ades.packages.bounds import check_bounds
 from ades.packages.hints import (
+    CACHE_HINT,
     JOB_CONTROL_HINT,
     STAC_RESULTS_FORMS,
     STAC_RESULTS_HINT,
@@ -117,6 +118,7 @@ def load_package(
         package=text,
         entry=entry,
         mutable=mutable,
+        cache=_cache(tool),
     )
     return LoadedPackage(process, tool, named_by_file)
 
@@ -373,3 +375,14 @@ def _stac_results(tool: CwlProcess) -> str:
             f"ades:StacResults: form {form!r} is not one of {list(STAC_RESULTS_FORMS)}"
         )
     return form
+
+
+def _cache(tool: CwlProcess) -> bool:
+    """Whether the ades:Cache hint lets jobs reuse results (yes when there is no hint)."""
+    hints = [h for h in tool.hints if h.get("class") == CACHE_HINT]
+    if not hints:
+        return True
+    enabled = hints[-1].get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise InvalidPackage(f"ades:Cache: 'enabled' must be true or false, got {enabled!r}")
+    return enabled

@@ -15,6 +15,7 @@ reference and the reason, raised before the application starts.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import threading
@@ -135,6 +136,50 @@ class Fetcher:
             return False
         return response.status_code == 200
 
+    def fingerprint(self, href: str) -> dict[str, str] | None:
+        """What pins down the content at ``href`` for the result cache, without reading it
+        where it can: an s3:// object's ETag; an http(s) resource's ETag and Last-Modified
+        (of a HEAD request under the fetch policy, or of a GET's answer where HEAD is
+        refused), or, when it answers with neither, the SHA-256 of its bytes. None when
+        nothing is there; StageInError when it cannot be told (refused, unreachable,
+        outside what the job may read)."""
+        if href.startswith("s3://"):
+            bucket, key = self._s3(href)
+            try:
+                return {"etag": self.objects.etag(key, bucket=bucket)}
+            except KeyError:
+                return None
+            except Exception as err:
+                raise StageInError(f"{href}: {err}") from err
+        try:
+            response = self.http.head(href, timeout=self.timeout, allow_redirects=True)
+        except FetchRefused as err:
+            raise StageInError(f"{href}: refused: {err}") from None
+        except requests.RequestException as err:
+            raise StageInError(f"{href}: cannot connect: {_short(err)}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code == 200 and _validators(response):
+            return _validators(response)
+        # No HEAD (a URL presigned for GET refuses it), or no validators in its answer: a
+        # GET's answer may have them; else its bytes are hashed.
+        try:
+            body = self._get(href, stream=True)
+        except StageInError:
+            if response.status_code == 200:
+                raise
+            return None  # neither HEAD nor GET finds anything there
+        with body:
+            if _validators(body):
+                return _validators(body)
+            digest = hashlib.sha256()
+            try:
+                for chunk in body.iter_content(_CHUNK):
+                    digest.update(chunk)
+            except requests.RequestException as err:
+                raise StageInError(f"{href}: read broke off: {err}") from err
+        return {"sha256": digest.hexdigest()}
+
     def read_bytes(self, href: str) -> bytes:
         if href.startswith("s3://"):
             bucket, key = self._s3(href)
@@ -243,6 +288,10 @@ class StageIn:
             job.download_all(on_progress)
         return local
 
+    def fingerprint(self, href: str, workspace: str | None = None) -> dict[str, str] | None:
+        """``Fetcher.fingerprint`` for a job of ``workspace``."""
+        return self.fetcher.scoped(workspace).fingerprint(href)
+
 
 class _JobStageIn:
     """The stage-in of one job order: what to download, then the downloads."""
@@ -292,14 +341,9 @@ class _JobStageIn:
     def _plan_secondary(self, href: str, pattern: str, folder: Path, input_id: str) -> None:
         """Fetch the secondary file ``pattern`` names beside ``href`` (if it is there) next to
         the staged file, where cwltool looks for it; a missing one is cwltool's to report."""
-        name = _file_name(href)
-        stem = pattern.rstrip("?")
-        while stem.startswith("^"):
-            stem = stem[1:]
-            name = name.rsplit(".", 1)[0] if "." in name else name
-        sibling = f"{href.rsplit('/', 1)[0]}/{quote(name + stem)}"
-        if self.fetcher.exists(sibling):
-            self.downloads.append(_Download(sibling, folder / (name + stem), input_id))
+        found, name = secondary_href(href, pattern)
+        if self.fetcher.exists(found):
+            self.downloads.append(_Download(found, folder / name, input_id))
 
     def _plan_plain_directory(
         self, href: str, keys: list[str], folder: Path, input_id: str
@@ -432,6 +476,26 @@ class _JobStageIn:
             raise StageInCancelled("the job was dismissed during stage-in")
 
 
+def _validators(response: requests.Response) -> dict[str, str]:
+    """The ETag and Last-Modified of an HTTP answer, those it has."""
+    return {
+        name: response.headers[header]
+        for name, header in (("etag", "ETag"), ("modified", "Last-Modified"))
+        if response.headers.get(header)
+    }
+
+
+def secondary_href(href: str, pattern: str) -> tuple[str, str]:
+    """The href of the secondary file ``pattern`` names beside the file at ``href``, and
+    its file name (``^`` takes an extension off the name first, ``?`` marks it optional)."""
+    name = _file_name(href)
+    stem = pattern.rstrip("?")
+    while stem.startswith("^"):
+        stem = stem[1:]
+        name = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{href.rsplit('/', 1)[0]}/{quote(name + stem)}", name + stem
+
+
 def has_remote_inputs(job_order: dict[str, Any]) -> bool:
     def remote(value: Any) -> bool:
         if isinstance(value, list):
@@ -441,6 +505,11 @@ def has_remote_inputs(job_order: dict[str, Any]) -> bool:
         return _remote(value)
 
     return any(remote(v) for v in job_order.values())
+
+
+def is_remote(value: Any) -> bool:
+    """Whether a job order value is a File or Directory at an http(s) or s3 location."""
+    return _remote(value)
 
 
 def _remote(value: Any) -> bool:

@@ -1,8 +1,8 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
-SeaweedFS of the session, and the demo, lab, strict and quota workspaces. ``ADES_TEST_MODE`` says
-where its jobs live and run: ``embedded`` (the default: SQLite and the local pool) or
-``distributed`` (a PostgreSQL database made for the session, Celery on Redis, and two
-`ades worker` processes)."""
+SeaweedFS of the session, and the demo, lab, strict, quota and cache workspaces.
+``ADES_TEST_MODE`` says where its jobs live and run: ``embedded`` (the default: SQLite and
+the local pool) or ``distributed`` (a PostgreSQL database made for the session, Celery on
+Redis, and two `ades worker` processes)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ LAB = Path(__file__).resolve().parent / "data" / "lab"
 STRICT = Path(__file__).resolve().parent / "data" / "strict"
 # A workspace whose settings.yaml sets job quotas (max_running 1, max_queued 2).
 QUOTA = Path(__file__).resolve().parent / "data" / "quota"
+# The workspace of the result cache tests: the cache is on there, off elsewhere.
+CACHE = Path(__file__).resolve().parent / "data" / "cache"
 
 
 @dataclass
@@ -77,7 +79,8 @@ def free_port() -> int:
 
 
 def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Settings:
-    """Settings of a test server in ``root``: the demo, lab, strict and quota workspaces."""
+    """Settings of a test server in ``root``: the demo, lab, strict, quota and cache
+    workspaces."""
     workspaces = root / "workspaces"
     if not workspaces.exists():
         workspaces.mkdir(parents=True)
@@ -85,6 +88,7 @@ def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Se
         (workspaces / "lab").symlink_to(LAB)
         (workspaces / "strict").symlink_to(STRICT)
         (workspaces / "quota").symlink_to(QUOTA)
+        (workspaces / "cache").symlink_to(CACHE)
     return Settings(
         data_dir=root / "data",
         workspaces=workspaces,
@@ -94,6 +98,9 @@ def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Se
         s3_bucket=bucket,
         max_jobs=2,
         sync_timeout=60,
+        # Jobs run every time, as the tests expect, but in the workspace of the result
+        # cache tests, whose settings.yaml turns it on.
+        cache=False,
     )
 
 

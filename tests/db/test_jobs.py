@@ -237,3 +237,49 @@ def test_queueing_a_job_again_counts_against_max_queued(store):
     # A transition its status forbids is just refused, as without a limit.
     assert not store.transition(done.id, JobStatus.RUNNING)
     assert store.transition(done.id, JobStatus.ACCEPTED, max_queued=2)
+
+
+def _cached(store, workspace="ws", key="k", status=JobStatus.SUCCESSFUL, age=0.0) -> Job:
+    """A job of the result cache: ``key``, results made ``age`` seconds ago, in ``status``."""
+    job = _job(workspace, status=status, cache_key=key,
+               cache_time=utcnow() - timedelta(seconds=age))
+    store.add(job)
+    return job
+
+
+def test_the_cache_lookup_finds_the_newest_successful_job_of_the_key_in_time(store):
+    since = utcnow() - timedelta(hours=1)
+    assert store.cached("ws", "k", since) is None
+    old = _cached(store, age=600)
+    newer = _cached(store, age=60)
+    for unfit in (
+        _cached(store, age=7200),  # made before the time to live
+        _cached(store, key="other"),
+        _cached(store, workspace="elsewhere"),
+        _cached(store, status=JobStatus.FAILED),
+        _cached(store, status=JobStatus.DISMISSED),
+    ):
+        assert store.cached("ws", "k", since).id == newer.id != unfit.id
+    found = store.cached("ws", "k", since)
+    assert (found.cache_key, found.reused_from) == ("k", None)
+    assert found.cache_time.tzinfo is not None
+    # The job asking is not its own match.
+    assert store.cached("ws", "k", since, exclude=newer.id).id == old.id
+
+
+def test_a_job_that_reused_results_teaches_estimates_nothing(store):
+    ran = _job(status=JobStatus.SUCCESSFUL)
+    reused = _job(status=JobStatus.SUCCESSFUL, reused_from=ran.id)
+    store.add(ran)
+    store.add(reused)
+    assert [j.id for j in store.history("ws", "echo", 10)] == [ran.id]
+
+
+def test_the_cache_lookup_reads_its_index(tmp_path):
+    engine = ready_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    statement = JobStore(engine).lookup("ws", "k" * 64, utcnow(), exclude="me")
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    assert any("USING INDEX ix_jobs_workspace_cache_key" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan

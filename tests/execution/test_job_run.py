@@ -15,7 +15,7 @@ from ades.db.logs import LogStore
 from ades.execution.cwltool_runner import CwltoolRunner
 from ades.execution.job_run import JobRun
 from ades.jobs.events import JobEvents
-from ades.model import Job, JobStatus
+from ades.model import Job, JobStatus, LogLevel
 from tests.api.conftest import poll
 from tests.db.conftest import ready_engine
 
@@ -69,3 +69,51 @@ def test_a_dismiss_heard_after_the_job_was_started_again_does_not_cancel_it(run)
     run._heard(job_id, JobStatus.DISMISSED)
     thread.join(timeout=60)
     assert run.store.get_by_id(job_id).status is JobStatus.SUCCESSFUL
+
+
+WRITE = """\
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'printf "%s" "$0" > out.txt']
+inputs:
+  text: {type: string, inputBinding: {position: 1}}
+outputs:
+  out: {type: File, outputBinding: {glob: out.txt}}
+"""
+
+
+def test_results_gone_behind_the_servers_back_are_not_reused_the_job_runs(
+    object_store, tmp_path
+):
+    engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+    store, logs = JobStore(engine), LogStore(engine)
+    run = JobRun(store, logs, None, CwltoolRunner(), object_store,  # type: ignore[arg-type]
+                 tmp_path / "jobs", cache_ttl=3600)
+
+    def job() -> Job:
+        made = Job(id=str(uuid.uuid4()), workspace="ws", process_id="write",
+                   request={"package": {"cwl": WRITE, "entry": None},
+                            "job_order": {"text": "same"}})
+        store.add(made)
+        run(made.id)
+        return store.get_by_id(made.id)
+
+    try:
+        first = job()
+        assert first.status is JobStatus.SUCCESSFUL and first.reused_from is None
+        assert first.cache_key is not None and first.cache_time == first.finished
+        # An S3 lifecycle rule took the first job's objects; its record still says successful.
+        object_store.delete_prefix(f"ws/jobs/{first.id}/")
+        second = job()
+        assert second.status is JobStatus.SUCCESSFUL and second.reused_from is None
+        warned = [e.message for e in logs.page(second.id, None, LogLevel.WARNING, 10)]
+        assert warned == [f"result cache: the results of job {first.id} could not be reused "
+                          f"(ws/jobs/{first.id}/out/out.txt is gone); running the job"]
+        assert object_store.get_bytes(f"ws/jobs/{second.id}/out/out.txt") == b"same"
+        # The next one takes the second's, which are whole, and keeps its time.
+        third = job()
+        assert (third.reused_from, third.cache_time) == (second.id, second.cache_time)
+        assert third.results["out"]["href"].endswith(f"/ws/jobs/{third.id}/out/out.txt")
+        assert object_store.get_bytes(f"ws/jobs/{third.id}/out/out.txt") == b"same"
+    finally:
+        engine.dispose()

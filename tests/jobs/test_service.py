@@ -5,6 +5,7 @@ records what it is handed."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from ades.db.jobs import JobStore
@@ -166,5 +167,55 @@ def test_a_title_alone_changes_nothing_the_job_runs(engine):  # noqa: F811
         assert changed.process_id == "graph-workflow"
         assert changed.request["job_order"] == job.request["job_order"]
         assert changed.request["openeo"] == {"process": "graph", "description": "d"}
+    finally:
+        events.close()
+
+
+class _Processes:
+    """One process, ``p``, with the ades:Cache hint's value ``cache``."""
+
+    def __init__(self, cache: bool = True) -> None:
+        from ades.packages.load import load_process
+
+        text = "cwlVersion: v1.2\nclass: CommandLineTool\nid: p\nbaseCommand: 'true'\n" \
+               "inputs: []\noutputs: []\n"
+        self.process = replace(load_process(text, "ws"), cache=cache)
+
+    def has_workspace(self, workspace: str) -> bool:
+        return True
+
+    def get(self, workspace: str, process_id: str):
+        return self.process
+
+
+def test_what_the_result_cache_may_do_is_kept_with_each_job(engine):  # noqa: F811
+    store, executor = JobStore(engine), Recorded()
+    events = JobEvents(store)
+    workspace = {"ws": WorkspacePolicy(), "off": WorkspacePolicy(cache=False)}
+
+    def service(cache_hint: bool = True) -> JobService:
+        return JobService(store, LogStore(engine), _Processes(cache_hint), executor,  # type: ignore[arg-type]
+                          None, events, policy=workspace.__getitem__)  # type: ignore[arg-type]
+
+    def cache(job: Job) -> dict:
+        return store.get(job.workspace, job.id).request["cache"]
+
+    try:
+        jobs = service()
+        assert cache(jobs.submit("ws", "p", {})) == {"enabled": True, "reuse": True}
+        assert cache(jobs.submit("ws", "p", {}, cache=False)) == {"enabled": True, "reuse": False}
+        assert cache(jobs.submit("off", "p", {}))["enabled"] is False
+        assert cache(service(cache_hint=False).submit("ws", "p", {}))["enabled"] is False
+
+        created = jobs.create("ws", {"process": "p"}, cache=False)
+        assert cache(created) == {"enabled": True, "reuse": False}
+        started = jobs.start("ws", created.id, cache=False)
+        assert cache(started) == {"enabled": True, "reuse": False, "start": False}
+        store.transition(created.id, JobStatus.FAILED)
+        # A change re-pins the package and keeps what the request asked; the next start
+        # says anew what it asks.
+        service(cache_hint=False).update("ws", created.id, {"inputs": {}})
+        assert cache(created) == {"enabled": False, "reuse": False}
+        assert cache(jobs.start("ws", created.id)).get("start", True) is True
     finally:
         events.close()

@@ -260,6 +260,27 @@ def test_bad_stac_results_hint(member):
         load_process(STAC_RESULTS.format(member=member), "ws")
 
 
+CACHE = """\
+cwlVersion: v1.2
+class: CommandLineTool
+$namespaces: {{ades: "https://ades.dev/cwl#"}}
+hints:
+  - class: ades:Cache
+    enabled: {enabled}
+baseCommand: "true"
+inputs: []
+outputs: []
+"""
+
+
+def test_the_cache_hint_turns_reuse_of_results_off():
+    assert load_process(CACHE.format(enabled="false"), "ws").cache is False
+    assert load_process(CACHE.format(enabled="true"), "ws").cache is True
+    assert load_process(DATA / "async_only.cwl", "ws").cache is True  # no hint
+    with pytest.raises(InvalidPackage, match="ades:Cache: 'enabled' must be true or false"):
+        load_process(CACHE.format(enabled="sometimes"), "ws")
+
+
 def test_cwltool_runs_a_package_with_the_job_control_hint(tmp_path):
     # The hint is ours, not cwltool's: it must only be an "unknown hint" to cwltool.
     result = subprocess.run(

@@ -3,6 +3,7 @@ the session's real S3."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import threading
@@ -14,6 +15,7 @@ import pytest
 from ades.fetching import FetchPolicy
 from ades.objectstore.s3 import S3ObjectStore
 from ades.staging.stage_in import StageIn, StageInCancelled, StageInError, has_remote_inputs
+from tests.http_files import file_server
 from tests.stac_data import hanging_item, http_server, silent_server, stac_validate
 
 
@@ -350,3 +352,43 @@ def test_a_policy_without_s3_read_any_reads_only_listed_buckets(seaweedfs, objec
     anyone = StageIn(object_store, policy=FetchPolicy(s3_read_any=True))
     assert pathlib.Path(anyone(order, tmp_path / "three", workspace="nobody")["f"]["path"]) \
         .read_bytes() == b"y"
+
+
+def test_a_fingerprint_reads_validators_with_a_head_and_hashes_only_without_them(stage_in):
+    with file_server() as files:
+        tagged = files.put("/tagged.tif", b"pixels", etag='"v1"')
+        dated = files.put("/dated.tif", b"pixels", modified="Tue, 01 Dec 2026 10:00:00 GMT")
+        bare = files.put("/bare.tif", b"pixels")
+        assert stage_in.fingerprint(tagged, "ws") == {"etag": '"v1"'}
+        assert stage_in.fingerprint(dated, "ws") == {"modified": "Tue, 01 Dec 2026 10:00:00 GMT"}
+        assert files.requests == [("HEAD", "/tagged.tif"), ("HEAD", "/dated.tif")]
+        assert stage_in.fingerprint(bare, "ws") == {
+            "sha256": hashlib.sha256(b"pixels").hexdigest()}
+        assert files.requests[2:] == [("HEAD", "/bare.tif"), ("GET", "/bare.tif")]
+        assert stage_in.fingerprint(files.base + "/missing.tif", "ws") is None
+        # No HEAD: the validators of a GET's answer, its body left unread.
+        files.no_head.add("/tagged.tif")
+        assert stage_in.fingerprint(tagged, "ws") == {"etag": '"v1"'}
+        assert files.requests[-2:] == [("HEAD", "/tagged.tif"), ("GET", "/tagged.tif")]
+
+
+def test_a_fingerprint_keeps_to_the_fetch_policy_and_the_workspace(object_store):
+    guarded = StageIn(object_store, policy=FetchPolicy())  # loopback not allowed
+    with file_server() as files:
+        href = files.put("/a.tif", b"x", etag='"v1"')
+        with pytest.raises(StageInError, match="refused: .*loopback"):
+            guarded.fingerprint(href, "ws")
+        assert files.requests == []
+    theirs = f"s3://{object_store.bucket}/other/jobs/b/out/x.txt"
+    with pytest.raises(StageInError, match="lies outside workspace 'ws'"):
+        guarded.fingerprint(theirs, "ws")
+
+
+def test_an_s3_fingerprint_is_the_objects_etag(stage_in, object_store):
+    object_store.put_bytes(b"one", "ws/in/a.txt")
+    href = f"s3://{object_store.bucket}/ws/in/a.txt"
+    first = stage_in.fingerprint(href, "ws")
+    assert first == {"etag": object_store.etag("ws/in/a.txt")}
+    object_store.put_bytes(b"two", "ws/in/a.txt")
+    assert stage_in.fingerprint(href, "ws") != first
+    assert stage_in.fingerprint(href + ".missing", "ws") is None
