@@ -51,6 +51,7 @@ def create_job(workspace: str, body: Any = None) -> Response:
         links_root=_ogc_root(workspace),
         process=run.process,
         openeo={**definition, "process": body["process"]},
+        cache=definition["cache"],
     )
     url = f"{root}/jobs/{job.id}"
     response = Response(status=201, headers={"Location": url, "OpenEO-Identifier": job.id})
@@ -105,7 +106,9 @@ def delete_job(workspace: str, job_id: str) -> Response:
 
 def start_job(workspace: str, job_id: str) -> Response:
     root_url(workspace)
-    services().jobs.start(workspace, _job(workspace, job_id).id)
+    job = _job(workspace, job_id)
+    # "cache": false in the job (as created, or PATCHed since): no run reuses results.
+    services().jobs.start(workspace, job.id, cache=_openeo(job).get("cache") is not False)
     response = Response(status=202)
     del response.headers["Content-Type"]
     return response

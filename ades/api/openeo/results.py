@@ -7,6 +7,7 @@ signed when authentication is on), so both APIs hand out the same links."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 import time
@@ -52,7 +53,7 @@ def job_results(workspace: str, job_id: str, expires: int | None = None) -> Resp
     # JobNotFinished while it is created, queued or running; a dismissed job is not found.
     job = ades.jobs.results(workspace, job_id)
     now = time.time()
-    found = ades.stac_results.files(job, _job_files(workspace, job))
+    found = _requested_files(job)
     doc = results_item(job, found)
     url = f"{root}/jobs/{job.id}/results"
     doc["links"] = [
@@ -79,7 +80,10 @@ def process_sync(workspace: str, body: dict[str, Any]) -> Response:
     execute: dict[str, Any] = {"inputs": run.inputs}
     if run.outputs is not None:
         execute["outputs"] = run.outputs
-    job = ades.jobs.submit(workspace, run.process.id, execute, process=run.process)
+    # openEO's "cache": false (as in a batch job) runs the graph even when its results could
+    # be reused.
+    cache = not (isinstance(body, dict) and body.get("cache") is False)
+    job = ades.jobs.submit(workspace, run.process.id, execute, process=run.process, cache=cache)
     timeout = ades.settings.sync_timeout
     job = ades.jobs.wait(workspace, job.id, timeout)
     if not job.status.finished:
@@ -92,7 +96,7 @@ def process_sync(workspace: str, body: dict[str, Any]) -> Response:
         "OpenEO-Identifier": job.id,
         "Link": f'<{root}/jobs/{job.id}/logs>; rel="monitor"',
     }
-    found = ades.stac_results.files(job, _job_files(workspace, job))
+    found = _requested_files(job)
     if len(found.keys) == 1:
         ((name, key),) = found.keys.items()
         stream = ades.objects.open(key)
@@ -113,6 +117,13 @@ def process_sync(workspace: str, body: dict[str, Any]) -> Response:
     values = {oid: _value(value) for oid, value in requested_results(job).items()}
     only = next(iter(values.values())) if len(values) == 1 else values
     return json_response(only, headers=headers)
+
+
+def _requested_files(job: Job) -> ResultFiles:
+    """The files of the outputs the job's request asked for (a save_result format picks
+    some), not every output the process wrote."""
+    asked = dataclasses.replace(job, results=requested_results(job))
+    return services().stac_results.files(asked, _job_files(job.workspace, job))
 
 
 def results_item(

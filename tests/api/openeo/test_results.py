@@ -31,8 +31,8 @@ from tests.api.deploying import CWL_YAML, package, unique
 ROOT = "/demo/openeo/1.2"
 FILE_EXTENSION = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 ENDED = {"successful", "failed", "dismissed"}
-# The graph as it is: a save_result node would have the client check its format against
-# GET /file_formats, the batch jobs step's; the process's own formats are answered here.
+# The graph as it is, without the save_result node the client adds: a tar of several files
+# is no output format of a process, and other tests want the process's own formats.
 AS_IS = {"auto_add_save_result": False}
 # A job that fails at stage-in as soon as it runs: nothing runs for long.
 DOOMED = {"red": {"href": "s3://no-such-bucket-here/B04.tif"},
@@ -232,7 +232,7 @@ def test_a_graph_of_one_file_answers_that_file_and_names_its_job(
     connection = openeo.connect(live.url(ROOT))
     headers = CaseInsensitiveDict()
     cube = connection.datacube_from_process(deployed["note"], namespace="demo", text="hi there")
-    cube.download(tmp_path / "note.txt", on_response_headers=headers.update, **AS_IS)
+    cube.download(tmp_path / "note.txt", on_response_headers=headers.update)
     assert (tmp_path / "note.txt").read_text() == "hi there"
     job_id = headers["OpenEO-Identifier"]
     assert headers["Link"] == f'<{live.url(ROOT)}/jobs/{job_id}/logs>; rel="monitor"'
