@@ -147,6 +147,8 @@ class Parameter:
     # The same for the File fields of a record input: (field path, patterns) pairs, the
     # path being field names ("f1", "outer/f2").
     field_secondary_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Of an output: the media types its values come in (None: the package does not say).
+    media_types: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -34,37 +34,16 @@ from ades.errors import (
     ProcessUnsupported,
 )
 from ades.model import Process
+from ades.packages import formats
 from ades.packages.chain import Link, Step, chain_document, input_name, ports
+from ades.packages.formats import base_type
 from ades.packages.load import load_package
-from ades.packages.media import base_type, output_media_types
+from ades.packages.media import output_media_types
 from ades.packages.schema import short_name
 
 SAVE_RESULT = "save_result"
 # openEO node ids: they name the steps of a chained Workflow (and prefix its ids).
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-
-# openEO output format names (matched case-insensitively) → the media types they stand for,
-# the usual one first. A format may also be given as a media type itself.
-FORMATS: dict[str, tuple[str, ...]] = {
-    "GTIFF": ("image/tiff; application=geotiff", "image/tiff"),
-    "GEOTIFF": ("image/tiff; application=geotiff", "image/tiff"),
-    "COG": ("image/tiff; application=geotiff; profile=cloud-optimized", "image/tiff"),
-    "NETCDF": ("application/netcdf", "application/x-netcdf"),
-    "JSON": ("application/json",),
-    "GEOJSON": ("application/geo+json",),
-    "PNG": ("image/png",),
-    "JPEG": ("image/jpeg",),
-    "JPG": ("image/jpeg",),
-    "CSV": ("text/csv",),
-    "TXT": ("text/plain",),
-    "TEXT": ("text/plain",),
-    "PARQUET": ("application/vnd.apache.parquet",),
-    "GEOPARQUET": ("application/vnd.apache.parquet",),
-    "ZARR": ("application/vnd+zarr",),
-    "HTML": ("text/html",),
-    "XML": ("application/xml", "text/xml"),
-}
-
 
 class Processes(Protocol):
     def get(self, workspace: str, process_id: str) -> Process: ...
@@ -443,7 +422,8 @@ def media_types(output_format: str) -> tuple[str, ...] | None:
     for a name this server does not know."""
     if "/" in output_format:
         return (output_format.strip(),)
-    return FORMATS.get(output_format.strip().upper())
+    known = formats.by_name(output_format)
+    return known.media_types if known else None
 
 
 def _outputs_in(
@@ -458,7 +438,7 @@ def _outputs_in(
     if wanted is None:
         raise FormatUnsupported(
             f"{where}: format '{output_format}' is not one this server knows; use one of "
-            f"{', '.join(_FORMAT_NAMES)} or a media type"
+            f"{', '.join(f.name for f in formats.FORMATS)} or a media type"
         )
     bases = {base_type(m) for m in wanted}
     offered = output_media_types(tool)
@@ -471,20 +451,14 @@ def _outputs_in(
         return chosen
     if any(types is None for types in offered.values()):
         return None
-    formats = sorted({_format_name(m) for types in offered.values() for m in types or ()})
+    offered_names = sorted({_format_name(m) for types in offered.values() for m in types or ()})
     raise FormatUnsupported(
         f"{where}: node '{node_id}' cannot give its result in format '{output_format}'; "
-        f"its outputs come in {', '.join(formats) or 'no known format'}"
+        f"its outputs come in {', '.join(offered_names) or 'no known format'}"
     )
-
-
-_FORMAT_NAMES = ("GTiff", "netCDF", "JSON", "GeoJSON", "PNG", "JPEG", "CSV", "TXT",
-                 "Parquet", "Zarr", "HTML", "XML", "COG")
 
 
 def _format_name(media: str) -> str:
     """'CSV (text/csv)': an openEO name of a media type beside it, or the type alone."""
-    for name in _FORMAT_NAMES:
-        if base_type(media) in {base_type(m) for m in FORMATS[name.upper()]}:
-            return f"{name} ({media})"
-    return media
+    known = formats.of_media_type(media)
+    return f"{known.name} ({media})" if known else media

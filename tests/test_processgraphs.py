@@ -17,8 +17,9 @@ from ades.errors import (
     ProcessUnsupported,
 )
 from ades.model import Process
+from ades.packages.formats import by_name
 from ades.packages.load import load_package, load_process
-from ades.processgraphs import FORMATS, media_types, plan
+from ades.processgraphs import media_types, plan
 
 DEMO = Path(__file__).resolve().parents[1] / "workspaces" / "demo" / "processes"
 DATA = Path(__file__).resolve().parent / "packages" / "data"
@@ -133,8 +134,9 @@ def test_a_format_the_process_cannot_give_names_the_node_and_the_formats_offered
 
 
 def test_openeo_format_names_are_matched_whatever_their_case():
-    assert media_types("gtiff") == media_types("GTiff") == FORMATS["GTIFF"]
-    assert media_types("netCDF") == ("application/netcdf", "application/x-netcdf")
+    assert media_types("gtiff") == media_types("GTiff") == by_name("GTIFF").media_types
+    assert media_types("geotiff") == media_types("GTiff")  # an alias
+    assert media_types("netCDF") == ("application/x-netcdf", "application/netcdf")
     assert media_types("nope") is None
 
 

@@ -191,9 +191,7 @@ def get_result(
     urls = workspace_urls(workspace, root)
     ades = services()
     job = ades.jobs.results(workspace, jobId)
-    record = job.results.get(outputId)
-    if record is None or record == {"value": None}:
-        raise NoSuchOutput(outputId, job.id)
+    record = _output_record(job, outputId)
     if isinstance(record, dict) and record.get("stac"):
         doc = ades.stac_results.output_document(
             job, outputId, record, path, _result_urls(urls, job), _files(urls, job)
@@ -214,6 +212,14 @@ def get_result(
     return Response(body, 200, content_type=media_type)
 
 
+def _output_record(job: Job, output_id: str) -> Any:
+    """The stored value of one output of a successful job; NoSuchOutput when it has none."""
+    record = job.results.get(output_id)
+    if record is None or record == {"value": None}:
+        raise NoSuchOutput(output_id, job.id)
+    return record
+
+
 def get_result_collection(
     workspace: str,
     root: str,
@@ -224,9 +230,7 @@ def get_result_collection(
     urls = workspace_urls(workspace, root)
     ades = services()
     job = ades.jobs.results(workspace, jobId)
-    record = job.results.get(outputId)
-    if record is None or record == {"value": None}:
-        raise NoSuchOutput(outputId, job.id)
+    record = _output_record(job, outputId)
     if not (isinstance(record, dict) and record.get("stac")):
         raise InvalidRequest(
             f"output '{outputId}' of job '{job.id}' is not a STAC catalog: only a catalog "

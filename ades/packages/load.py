@@ -35,6 +35,7 @@ from ades.packages.hints import (
     STAC_RESULTS_HINT,
     quiet_about_our_hints,
 )
+from ades.packages.media import output_media_types
 from ades.packages.schema import cwl_type_to_schema, default_to_json, short_name, text_of
 
 JOB_CONTROL_OPTIONS = ("sync-execute", "async-execute", "dismiss")
@@ -258,6 +259,7 @@ def _expand(key: str, namespaces: Mapping[str, str]) -> str:
 
 def _parameters(tool: CwlProcess, direction: str) -> tuple[Parameter, ...]:
     named = _schema_defs(tool)
+    media = output_media_types(tool) if direction == "outputs" else {}
     parameters = []
     for port in tool.tool[direction]:
         default = port.get("default") if direction == "inputs" else None
@@ -277,6 +279,7 @@ def _parameters(tool: CwlProcess, direction: str) -> tuple[Parameter, ...]:
                 default=default_to_json(default) if default is not None else None,
                 secondary_files=_secondary_patterns(port.get("secondaryFiles")),
                 field_secondary_files=tuple(_field_patterns(port["type"], named).items()),
+                media_types=media.get(short_name(port["id"])),
             )
         )
     return tuple(parameters)

@@ -9,6 +9,7 @@ from typing import Any
 
 from cwltool.process import Process as CwlProcess
 
+from ades.packages.formats import of_edam
 from ades.packages.schema import short_name
 from ades.staging.stage_out import media_type
 
@@ -25,17 +26,12 @@ _DATA = frozenset({"File", "Directory", "stdout", "stderr"})
 def output_media_types(tool: CwlProcess) -> dict[str, tuple[str, ...] | None]:
     """For each output of a loaded process, the media types its values come in: JSON for
     literal values (they are returned as JSON); for a File, its CWL ``format`` when that is
-    an IANA media type, else the type its glob's extension names (the type stage-out stores
-    it with). None when it cannot be told: a Directory, a file named by an expression."""
+    an IANA media type or an EDAM format term of ``formats.FORMATS``, else the types its
+    globs' extensions name (the types stage-out stores them with). None when it cannot be
+    told: a Directory, a file named by an expression."""
     return {
         short_name(port["id"]): _port_types(tool, port) for port in tool.tool["outputs"]
     }
-
-
-def base_type(media: str) -> str:
-    """A media type without its parameters, lower case: 'image/tiff; application=geotiff'
-    → 'image/tiff'."""
-    return media.split(";", 1)[0].strip().lower()
 
 
 def _port_types(tool: CwlProcess, port: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -52,10 +48,17 @@ def _port_types(tool: CwlProcess, port: Mapping[str, Any]) -> tuple[str, ...] | 
         for prefix in IANA:
             if declared.startswith(prefix):
                 return (declared[len(prefix):],)
-    glob = (port.get("outputBinding") or {}).get("glob")
-    if isinstance(glob, str) and "$(" not in glob and "${" not in glob and Path(glob).suffix:
-        return (media_type(Path(glob)),)
-    return None
+        edam = of_edam(declared.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+        if edam is not None:
+            return edam.media_types[:1]
+    globs = (port.get("outputBinding") or {}).get("glob")
+    found: list[str] = []
+    for glob in globs if isinstance(globs, list) else [globs]:
+        if not isinstance(glob, str) or "$(" in glob or "${" in glob or not Path(glob).suffix:
+            return None
+        if media_type(Path(glob)) not in found:
+            found.append(media_type(Path(glob)))
+    return tuple(found) or None
 
 
 def _source_types(tool: CwlProcess, source: Any) -> tuple[str, ...] | None:

@@ -11,7 +11,7 @@ from ades.api.context import json_response, services
 from ades.api.openeo.capabilities import root_url
 from ades.api.openeo.views import link
 from ades.model import Parameter, Process
-from ades.packages.formats import BY_NAME, input_formats, output_formats
+from ades.packages.formats import by_name, input_formats, output_formats
 
 # openEO's category of every deployed process: what the openEO Web Editor groups them by.
 CATEGORY = "deployed"
@@ -80,8 +80,8 @@ def file_formats(workspace: str) -> Response:
 def _formats(names: set[str]) -> dict[str, Any]:
     return {
         name: {
-            "title": BY_NAME[name].title,
-            "gis_data_types": list(BY_NAME[name].gis_data_types),
+            "title": by_name(name).title,  # type: ignore[union-attr]
+            "gis_data_types": list(by_name(name).gis_data_types),  # type: ignore[union-attr]
             "parameters": {},
         }
         for name in sorted(names)
