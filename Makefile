@@ -31,7 +31,7 @@ DISTRIBUTED_TESTS ?= tests/api/test_jobs.py tests/api/test_job_management.py \
 test: $(STAMP)
 	$(BIN)/ruff check ades tests bench
 	@# pytest exits 5 when it collects nothing: say so plainly instead of a bare make error.
-	$(BIN)/pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests'; fi; exit $$rc
+	$(BIN)/pytest -q --durations=25; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest collected no tests'; fi; exit $$rc
 	ADES_TEST_MODE=distributed $(BIN)/pytest -q $(DISTRIBUTED_TESTS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo 'pytest collected no tests (distributed mode)'; fi; exit $$rc
 
