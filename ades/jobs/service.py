@@ -5,6 +5,7 @@ the process registry, the executor and the object store through their ports."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ades.errors import (
     JobFailed,
     Locked,
     NoEstimate,
+    NoSuchProcess,
     NoSuchWorkspace,
     ResultNotReady,
     UnprocessableDefinition,
@@ -39,6 +41,7 @@ from ades.model import (
 )
 from ades.objectstore.store import ObjectStore
 from ades.packages.inputs import check_outputs_request, to_job_order
+from ades.packages.load import load_package
 from ades.workspaces import WorkspacePolicy
 
 log = logging.getLogger(__name__)
@@ -238,7 +241,7 @@ class JobService:
         if process is not None or _REQUEST_MEMBERS & set(changes):
             # What the job runs changes: checked anew against the process it will run (the
             # one given, else its own as deployed now), which is pinned again.
-            process = process or self.processes.get(workspace, job.process_id)
+            process = process or self._process_of(job)
             request.pop("job_order", None)
             request.update({k: v for k, v in changes.items() if k in _REQUEST_MEMBERS})
             checked = self._checked(process, request)
@@ -437,6 +440,19 @@ class JobService:
             job.id, only_in=[JobStatus.DISMISSED], results={}, size=None, message=DISMISSED_MESSAGE
         )
         return self.store.get(workspace, job_id)
+
+    def _process_of(self, job: Job) -> Process:
+        """The process a job's changed request is checked against: the one deployed under
+        its id, else the package pinned with the job (a Workflow made for an openEO process
+        graph is deployed nowhere; a process undeployed since still runs as pinned)."""
+        try:
+            return self.processes.get(job.workspace, job.process_id)
+        except NoSuchProcess:
+            pinned = job.request.get("package") or {}
+            if not pinned.get("cwl"):
+                raise
+            loaded = load_package(pinned["cwl"], job.workspace, workflow_id=pinned.get("entry"))
+            return dataclasses.replace(loaded.process, id=job.process_id)
 
     def _cache(self, workspace: str, process: Process, reuse: bool) -> dict[str, bool]:
         """What the result cache may do for a job (``ades.jobs.cache``): ``enabled`` unless

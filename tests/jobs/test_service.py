@@ -8,8 +8,11 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from ades.db.jobs import JobStore
 from ades.db.logs import LogStore
+from ades.errors import InvalidInput
 from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
 from ades.jobs.service import JobService
@@ -142,6 +145,13 @@ def test_an_update_with_a_process_runs_that_process_not_the_deployed_one(engine)
         # New inputs from elsewhere (the OGC PATCH) make the kept graph stale: it is dropped.
         service.update("ws", job.id, {"inputs": {"stringInput": "c"}}, process=planned)
         assert store.get("ws", job.id).request["openeo"] == {"cache": False}
+        # Without a process (an OGC PATCH): checked against the package pinned with the job,
+        # since the process is deployed nowhere.
+        again = service.update("ws", job.id, {"inputs": {"stringInput": "d"}})
+        assert (again.process_id, again.request["job_order"]) == ("graph-workflow",
+                                                                  {"stringInput": "d"})
+        with pytest.raises(InvalidInput, match="'nope'"):
+            service.update("ws", job.id, {"inputs": {"nope": 1}})
     finally:
         events.close()
 
