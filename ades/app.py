@@ -136,8 +136,11 @@ def _only_what_connexion_routed() -> None:
         raise NotFound()
 
 
-def create_app(settings: Settings) -> Server:
-    services = build_services(settings)
+def create_app(
+    settings: Settings, runner_id: str | None = None, embedded_s3_endpoint: str | None = None
+) -> Server:
+    """The app in front of ``build_services(settings, runner_id, embedded_s3_endpoint)``."""
+    services = build_services(settings, runner_id, embedded_s3_endpoint)
     secured = services.authenticator is not None
     spec = served_spec(load_spec(), secured)
     openeo = served_spec(load_spec(OPENEO_SPEC_PATH), secured)

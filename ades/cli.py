@@ -14,12 +14,10 @@ import socket
 import sys
 from pathlib import Path
 
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from ades.app import Server, create_app
-from ades.auth.authenticators import check_bind
+from ades import serve as serving
 from ades.auth.tokens import TokenStore
 from ades.db import migrate
 from ades.db.schema import make_engine
@@ -36,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, help="port (ADES_PORT, default 8000)")
     serve.add_argument("--data-dir", type=Path, help="jobs, database, embedded S3 (ADES_DATA_DIR)")
     serve.add_argument("--workspaces", type=Path, help="folder of workspaces (ADES_WORKSPACES)")
+    serve.add_argument(
+        "--workers", type=int, help="processes answering requests (ADES_WORKERS, default: cores)"
+    )
     worker = commands.add_parser(
         "worker", help="run the jobs queued on the broker (needs ADES_EXECUTOR=celery)"
     )
@@ -84,10 +85,10 @@ def main(argv: list[str] | None = None) -> None:
             logging.basicConfig(
                 level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
             )
-            serve_until_stopped(
+            serving.serve(
                 Settings.from_env(
                     host=args.host, port=args.port, data_dir=args.data_dir,
-                    workspaces=args.workspaces,
+                    workspaces=args.workspaces, workers=args.workers,
                 )
             )
     except (DatabaseNotCurrent, ValueError, FileNotFoundError) as err:
@@ -100,16 +101,6 @@ def main(argv: list[str] | None = None) -> None:
         url = Settings.from_env(data_dir=getattr(args, "data_dir", None)).database
         where = make_url(url).render_as_string(hide_password=True)
         sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
-
-
-def serve_until_stopped(settings: Settings) -> None:
-    check_bind(settings)
-    server = create_app(settings)
-    print(banner(settings, server), flush=True)
-    try:
-        uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="info")
-    finally:
-        server.close()
 
 
 def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -217,32 +208,6 @@ def tokens(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
         sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
     finally:
         engine.dispose()
-
-
-def banner(settings: Settings, server: Server) -> str:
-    """What `ades serve` prints at start: where to go. The credentials of the S3 only when
-    it is the embedded one, which the server made with them; an external S3's secret is
-    its operator's, and a terminal or a log is no place for it."""
-    base = f"http://{settings.host}:{settings.port}"
-    objects = server.services.objects
-    workspaces = server.services.workspaces.names()
-    lines = [f"ADES serving workspaces {', '.join(workspaces)} (list: {base}/)"]
-    lines += [f"  {base}/{ws}/ogc-api/   {base}/{ws}/wps3/" for ws in workspaces]
-    lines.append(f"  API docs: {base}/ui/")
-    auth = {
-        "none": "none (anyone who reaches the port)",
-        "token": "API tokens (ades token create --workspace W)",
-        "oidc": f"OpenID Connect access tokens of {settings.oidc_issuer}",
-    }
-    lines.append(f"  Authentication: {auth.get(settings.auth_mode, settings.auth_mode)}")
-    if settings.s3_endpoint:
-        lines.append(f"  S3: {objects.endpoint} bucket={objects.bucket}")
-    else:
-        lines.append(
-            f"  S3 (embedded): {objects.endpoint} bucket={objects.bucket} "
-            f"access_key={settings.s3_access_key} secret_key={settings.s3_secret_key}"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

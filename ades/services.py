@@ -119,10 +119,14 @@ def server_id(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def build_services(settings: Settings, runner_id: str | None = None) -> Services:
+def build_services(
+    settings: Settings, runner_id: str | None = None, embedded_s3_endpoint: str | None = None
+) -> Services:
     """Start what the settings ask for and wire it. ``runner_id`` names this process on
     the jobs it runs; by default the server id kept in the data dir, so that a restarted
-    server takes back at once the jobs it left running."""
+    server takes back at once the jobs it left running. ``embedded_s3_endpoint``: the
+    embedded S3 another process started for this one (the parent of `ades serve
+    --workers`), used instead of starting one here."""
     check_executor(settings)
     check_auth(settings)
     # Before anything logs: no record of this process carries a secret of its settings.
@@ -160,7 +164,10 @@ def build_services(settings: Settings, runner_id: str | None = None) -> Services
         # A SQLite file is upgraded; a shared database behind this version stops the start
         # here, before anything is started.
         prepare_database(engine)
-        return _build(settings, workspaces, runner, runner_id, engine, closers, fetch_policy)
+        return _build(
+            settings, workspaces, runner, runner_id, engine, closers, fetch_policy,
+            embedded_s3_endpoint,
+        )
     except BaseException:
         for close in reversed(closers):
             close()
@@ -175,8 +182,9 @@ def _build(
     engine: Engine,
     closers: list[Callable[[], Any]],
     fetch_policy: FetchPolicy,
+    embedded_s3_endpoint: str | None,
 ) -> Services:
-    endpoint = settings.s3_endpoint
+    endpoint = settings.s3_endpoint or embedded_s3_endpoint
     embedded = None
     if not endpoint:
         embedded = EmbeddedSeaweedFS(

@@ -25,6 +25,10 @@ class Settings:
     s3_bucket: str = "ades"
     s3_region: str = "us-east-1"
     max_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Processes of `ades serve` answering requests on its one port, one per core by default:
+    # each a full server running the jobs it accepts (max_jobs is shared out among them,
+    # at least one each), on the one database and the one embedded S3 its parent starts.
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     # Seconds a synchronous execution may wait for its job before answering 201 instead
     # (openEO's POST /result: 408 RequestTimeout; the job goes on).
     sync_timeout: float = 60.0
