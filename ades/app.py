@@ -29,6 +29,7 @@ from ades.api.spec import (
     resolver,
     served_spec,
 )
+from ades.api.status_cache import StatusCache
 from ades.errors import AdesError
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.services import Services, build_services
@@ -155,6 +156,10 @@ def create_app(
         validator_map=VALIDATORS,
         security_map=security_map(services.authenticator, services.links.signer),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    # Outermost: a status read it answers skips everything else (see its module).
+    app.add_middleware(
+        StatusCache, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(TrailingSlashServed, position=MiddlewarePosition.BEFORE_EXCEPTION)

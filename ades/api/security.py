@@ -117,7 +117,15 @@ def _openeo_token(token: str) -> str:
 async def _principal(request: ConnexionRequest, authenticator: Authenticator | None) -> Principal:
     if authenticator is None:
         return ANYONE
-    header = request.headers.get("authorization")
+    # The authenticator may read the database or fetch an issuer's keys: off the loop.
+    return await asyncio.to_thread(
+        bearer_principal, request.headers.get("authorization"), authenticator
+    )
+
+
+def bearer_principal(header: str | None, authenticator: Authenticator) -> Principal:
+    """The caller named by an ``Authorization: Bearer`` header; NotAuthenticated when the
+    header is missing, of another scheme, or its token is not one the server knows."""
     if not header:
         raise NotAuthenticated(
             "this request carries no credentials: send 'Authorization: Bearer <token>'",
@@ -129,8 +137,7 @@ async def _principal(request: ConnexionRequest, authenticator: Authenticator | N
         raise NotAuthenticated(
             f"the Authorization header uses scheme '{scheme[:20]}': send 'Bearer <token>'"
         )
-    # The authenticator may read the database or fetch an issuer's keys: off the loop.
-    return await asyncio.to_thread(authenticator.authenticate, _openeo_token(token))
+    return authenticator.authenticate(_openeo_token(token))
 
 
 def principal() -> Principal:
