@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/edge.py
 
 clean:
 	rm -rf $(VENV) .ades

@@ -1,8 +1,10 @@
 """The HTTP edge against pygeoapi's, side by side in one run: status reads of one job
 (``GET …/jobs/{id}``), the process list and async submissions of a trivial process, each
 server started as its operators start it and driven by the same load generator
-(bench/load.py: wrk when the machine has it). Prints requests per second, p99 latency, errors
-and our/pygeoapi ratios, and checks that every job either server accepted ends successful.
+(bench/load.py: wrk when the machine has it). Prints requests per second, p99 latency, errors,
+the CPU time each server spent per request (its processes and theirs; steadier than rates on
+a machine shared with other work) and our/pygeoapi ratios, and checks that every job either
+server accepted ends successful.
 
 pygeoapi 0.21 (its hello-world process, the TinyDB job manager, gunicorn -w 2) is installed
 once into its own venv, .venv/bench-pygeoapi, and reused; when it cannot be installed the
@@ -31,6 +33,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 from load import Load, generator, measure
 
@@ -65,8 +68,8 @@ def answers(url: str, process: subprocess.Popen) -> Callable[[], bool]:
         if process.poll() is not None:
             raise SystemExit(f"bench/edge.py: {process.args[0]} exited ({process.returncode})")
         try:
-            return requests.get(url, timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(url, timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or too busy starting
             return False
 
     return check
@@ -302,13 +305,42 @@ def summarise(raw: Path) -> None:
         print(f"    {100 * n / total:5.1f} %  {leaf[:110]}")
 
 
-def row(what: str, a: Load, b: Load | None, bigger_is_better: bool = True) -> None:
-    ours_txt = f"{a.rps:8.0f}/s p99 {a.p99_ms:6.1f} ms err {a.failed:<4}"
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a server: its process and every process under it."""
+    total = 0.0
+    process = psutil.Process(pid)
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+@dataclass
+class Run:
+    load: Load
+    cpu_ms: float  # the server's CPU time per answered request
+
+
+def run(server: Server, path: str, **kw) -> Run:
+    before = cpu_seconds(server.pid)
+    load = measure(server.base + path, **kw)
+    used = cpu_seconds(server.pid) - before
+    return Run(load, 1000 * used / max(load.requests, 1))
+
+
+def row(what: str, a: Run, b: Run | None) -> None:
+    def text(r: Run) -> str:
+        return (f"{r.load.rps:7.0f}/s p99 {r.load.p99_ms:6.1f} ms err {r.load.failed:<3} "
+                f"cpu {r.cpu_ms:5.2f} ms/req")
+
     if b is None:
-        print(f"  {what:<26} ades {ours_txt}")
+        print(f"  {what:<24} ades {text(a)}")
         return
-    theirs = f"{b.rps:8.0f}/s p99 {b.p99_ms:6.1f} ms err {b.failed:<4}"
-    print(f"  {what:<26} ades {ours_txt}  pygeoapi {theirs}  ratio {a.rps / b.rps:5.2f}x",
+    print(f"  {what:<24} ades {text(a)} | pygeoapi {text(b)} | ratio "
+          f"{a.load.rps / b.load.rps:5.2f}x (cpu/req {b.cpu_ms / a.cpu_ms:4.2f}x less)",
           flush=True)
 
 
@@ -337,8 +369,8 @@ def main() -> None:
         print(f"load: {generator()}, {args.duration:g} s per measurement; "
               f"{os.cpu_count()} cores shared by servers and load", flush=True)
 
-        def each(path_of, **kw) -> list[Load]:
-            return [measure(s.base + path_of(s), duration=args.duration, **kw) for s in servers]
+        def each(path_of, **kw) -> list[Run]:
+            return [run(s, path_of(s), duration=args.duration, **kw) for s in servers]
 
         # Warm both (imports, caches, connection pools) before anything counts.
         for s in servers:
@@ -346,21 +378,22 @@ def main() -> None:
             measure(s.base + s.processes_path, duration=2, connections=8)
         raw = root / "ades-status.raw"
         with profiled(pyspy, a.pid, raw, args.duration):
-            status = [measure(a.base + a.status_path, duration=args.duration, connections=32)]
+            status = [run(a, a.status_path, duration=args.duration, connections=32)]
         if b:
-            status.append(measure(b.base + b.status_path, duration=args.duration, connections=32))
+            status.append(run(b, b.status_path, duration=args.duration, connections=32))
         listing = each(lambda s: s.processes_path, connections=32)
         before = [s.jobs() for s in servers]
         submit = [
-            measure(s.base + s.execute_path, duration=args.duration, connections=8,
-                    method="POST", body=json.dumps(s.execute_body).encode(), headers=ASYNC)
+            run(s, s.execute_path, duration=args.duration, connections=8, method="POST",
+                body=json.dumps(s.execute_body).encode(), headers=ASYNC)
             for s in servers
         ]
         print()
         row("GET jobs/{id} (32 conn)", status[0], status[1] if b else None)
         row("GET processes (32 conn)", listing[0], listing[1] if b else None)
         row("async execute (8 conn)", submit[0], submit[1] if b else None)
-        for s, load, earlier in zip(servers, submit, before, strict=True):
+        for s, done, earlier in zip(servers, submit, before, strict=True):
+            load = done.load
             counts = settle(s)
             counts.subtract(earlier)
             ended = dict(+counts)
