@@ -26,12 +26,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ades.app import create_app
-from ades.auth.authenticators import check_bind
+from ades.auth.authenticators import check_auth, check_bind
 from ades.db.migrate import prepare_database
 from ades.db.schema import make_engine
 from ades.errors import DatabaseNotCurrent
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
-from ades.services import server_id
+from ades.services import check_executor, server_id
 from ades.settings import Settings
 from ades.workspaces import Workspaces
 
@@ -73,10 +73,13 @@ class Supervisor:
 
     def run(self) -> None:
         settings = self.settings
+        # What a worker would refuse to start with stops the start here, before anything.
+        check_executor(settings)
+        check_auth(settings)
+        Workspaces(settings.workspaces)  # a missing folder or a wrong settings.yaml
         # Once, before any worker: workers starting together must not each migrate the
         # database, nor each start an S3 on the same data dir.
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        Workspaces(settings.workspaces)  # a missing folder or a wrong settings.yaml stops here
         engine = make_engine(settings.database)
         try:
             prepare_database(engine)
@@ -131,6 +134,7 @@ class Supervisor:
         announced = False
         while not self.stopping:
             sentinels = [p.sentinel for p in self.workers.values()]
+            # A worker's end or report wakes the loop (SimpleQueue reads from this pipe).
             wait([*sentinels, self.reports._reader], timeout=0.5)
             while not self.reports.empty():
                 index, failure = self.reports.get()

@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
+import pytest
 import requests
 
+from ades.cli import main
 from ades.db.jobs import JobStore
 from ades.db.schema import make_engine
 from ades.serve import jobs_of_worker
@@ -88,3 +90,25 @@ def test_two_workers_share_the_port_one_s3_and_stop_together(tmp_path):
 def test_max_jobs_is_shared_out_among_the_workers_at_least_one_each():
     assert [jobs_of_worker(5, 2, i) for i in range(2)] == [3, 2]
     assert [jobs_of_worker(1, 3, i) for i in range(3)] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ADES_WORKERS": "0"}, "ades: ADES_WORKERS=0: `ades serve` needs at least 1 worker"),
+        # Refused by the parent before it starts the S3 or any worker.
+        ({"ADES_WORKERS": "2", "ADES_EXECUTOR": "bogus"},
+         "ades: ADES_EXECUTOR='bogus' is not an executor; expected local or celery"),
+    ],
+)
+def test_serve_refuses_settings_it_cannot_start_with_naming_them(
+    monkeypatch, tmp_path, env, message
+):
+    for name in [n for n in os.environ if n.startswith("ADES_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--data-dir", str(tmp_path), "--workspaces", str(REPO / "workspaces")])
+    assert exited.value.code == message
+    assert not (tmp_path / "s3").exists()
