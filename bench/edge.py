@@ -63,10 +63,13 @@ def poll(check: Callable[[], bool], deadline: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def answers(url: str, process: subprocess.Popen) -> Callable[[], bool]:
+def answers(url: str, process: subprocess.Popen, log: Path) -> Callable[[], bool]:
     def check() -> bool:
         if process.poll() is not None:
-            raise SystemExit(f"bench/edge.py: {process.args[0]} exited ({process.returncode})")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(
+                f"bench/edge.py: {process.args[0]} exited ({process.returncode}):\n{tail}"
+            )
         try:
             return requests.get(url, timeout=5).status_code == 200
         except requests.RequestException:  # not listening yet, or too busy starting
@@ -171,7 +174,8 @@ def pygeoapi(bin_dir: Path, root: Path) -> Iterator[Server]:
     base = f"http://127.0.0.1:{port}"
     with started([str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
                   "pygeoapi.flask_app:APP"], root / "gunicorn.log", env=env) as process:
-        poll(answers(base + "/processes", process), 60, "pygeoapi did not answer")
+        poll(answers(base + "/processes", process, root / "gunicorn.log"), 60,
+             "pygeoapi did not answer")
 
         def statuses() -> collections.Counter:
             if not jobs_db.exists():
@@ -193,7 +197,8 @@ def ours(root: Path, workers: int | None) -> Iterator[Server]:
     with started([str(ADES), "serve", "--workspaces", str(REPO / "workspaces"), "--port",
                   str(port), "--data-dir", str(root / "data"), *flags],
                  root / "ades.log", env=clean) as process:
-        poll(answers(base + "/demo/ogc-api/processes", process), 120, "ades did not answer")
+        poll(answers(base + "/demo/ogc-api/processes", process, root / "ades.log"), 120,
+             "ades did not answer")
 
         def statuses() -> collections.Counter:
             counts = collections.Counter()
@@ -236,13 +241,14 @@ def settle(server: Server, deadline: float = 900) -> collections.Counter:
 
 @contextmanager
 def profiled(pyspy: Path | None, pid: int, out: Path, seconds: float) -> Iterator[None]:
-    """py-spy recording every process of ``pid``'s group (the server and its workers) while
-    the block runs; collapsed stacks written to ``out``."""
+    """py-spy recording the server and its workers while the block runs, sampling only
+    the thread that holds the GIL (so time spent, not time waited); collapsed stacks written
+    to ``out``."""
     if pyspy is None:
         yield
         return
     recorder = subprocess.Popen(
-        [str(pyspy), "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
+        [str(pyspy), "record", "--pid", str(pid), "--subprocesses", "--gil", "--format", "raw",
          "--rate", "200", "--duration", str(int(seconds) + 2), "--output", str(out),
          "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -296,7 +302,7 @@ def summarise(raw: Path) -> None:
     if not total:
         print("  profile: no busy samples")
         return
-    print(f"  where the busy samples of our status reads go ({total} samples, "
+    print(f"  where our status reads spend their time (py-spy --gil: {total} samples, "
           f"{idle} idle left out; a sample counts for its innermost listed part):")
     for name, n in shares.most_common():
         print(f"    {100 * n / total:5.1f} %  {name}")
