@@ -10,7 +10,8 @@ pygeoapi 0.21 (its hello-world process, the TinyDB job manager, gunicorn -w 2) i
 once into its own venv, .venv/bench-pygeoapi, and reused; when it cannot be installed the
 run says so and measures ours alone. Ours is a real `ades serve` process with the demo
 workspace (its `echo` process; identical submissions take an earlier job's results, the
-result cache, as they would in use). ``--profile`` records where the time of our status
+result cache, as they would in use) and no limit on queued jobs (ADES_MAX_QUEUED=0), as
+pygeoapi has none. ``--profile`` records where the time of our status
 reads goes with py-spy (installed into the same venv) and prints the biggest shares.
 
     make bench            # or: .venv/bin/python bench/edge.py --duration 10 --profile
@@ -192,6 +193,9 @@ def pygeoapi(bin_dir: Path, root: Path) -> Iterator[Server]:
 def ours(root: Path, workers: int | None) -> Iterator[Server]:
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ADES_")}
+    # pygeoapi queues without limit: so does ours here (its default refuses submissions
+    # past 1000 waiting jobs of a workspace with a 429, which a burst of 10 s may reach).
+    clean["ADES_MAX_QUEUED"] = "0"
     flags = ["--workers", str(workers)] if workers else []
     base = f"http://127.0.0.1:{port}"
     with started([str(ADES), "serve", "--workspaces", str(REPO / "workspaces"), "--port",
