@@ -328,8 +328,10 @@ def _start(request: dict[str, Any]) -> tuple[int, int, socket.socket]:
         with _zygote_lock:
             for attempt in (1, 2):
                 if _zygote is None or not _zygote.usable():
-                    if _zygote is not None and _zygote.owner == os.getpid():
-                        _zygote.process.poll()  # reaped, if it died
+                    if _zygote is not None and _zygote.owner != os.getpid():
+                        # A fork's copy of its parent's socket: the parent's zygote must
+                        # still see the parent go.
+                        _zygote.control.close()
                     _zygote = _ZygoteHandle()
                 try:
                     socket.send_fds(_zygote.control, [message], [out_w, err_w, theirs.fileno()])
