@@ -5,7 +5,7 @@ of three steps, the first one scattered (bench/packages/three_steps.cwl). Prints
 their ratios.
 
     make bench            # or: .venv/bin/python bench/job_overhead.py --runs 7
-    .venv/bin/python bench/job_overhead.py --profile   # then where the server's time goes
+    .venv/bin/python bench/job_overhead.py --phases    # then where a job's time goes
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -82,24 +82,48 @@ def report(name: str, bare: list[float], server: list[float]) -> None:
     print(f"  ratio server/bare: {s / b:.2f}")
 
 
-def profile(base: str, through: Callable[[str], float], runs: int) -> None:
-    """Where the server spends a job's time: a sampling profile of this process (the
-    server runs in a thread of it) over ``runs`` jobs."""
-    from pyinstrument import Profiler
-
-    profiler = Profiler(interval=0.0005, async_mode="disabled")
-    profiler.start()
+def phases(base: str, runs: int) -> None:
+    """Where a synchronous echo job's time goes, from the server's own timestamps (the job's
+    and its log entries'; log lines are stamped when their batch is written, which for
+    cwltool's is when the run ended) and the client's clock (same machine)."""
+    steps: dict[str, list[float]] = {}
     for _ in range(runs):
-        through(base)
-    profiler.stop()
-    print(profiler.output_text(unicode=False, color=False, show_all=False))
+        sent = time.time()
+        echo_through(base)
+        answered = time.time()
+        job = requests.get(f"{base}/bench/ogc-api/jobs", params={"limit": 1},
+                           timeout=30).json()["jobs"][0]
+        logs = requests.get(f"{base}/bench/ogc-api/jobs/{job['jobID']}/logs",
+                            timeout=30).json()["logs"]
+        at = {e["message"].split(":")[0]: _epoch(e["time"]) for e in logs}
+        run_end = max(_epoch(e["time"]) for e in logs if e["message"].startswith("INFO "))
+        marks = [
+            ("request to job created", sent, _epoch(job["created"])),
+            ("created to claimed (queue)", _epoch(job["created"]), _epoch(job["started"])),
+            ("claimed to staged in", _epoch(job["started"]), at["staged in inputs"]),
+            ("cwltool run (fork to its end)", at["staged in inputs"], run_end),
+            ("stage-out", run_end, at[next(k for k in at if k.startswith("staged out"))]),
+            ("to final status", at[next(k for k in at if k.startswith("staged out"))],
+             _epoch(job["finished"])),
+            ("final status to answer received", _epoch(job["finished"]), answered),
+        ]
+        for name, begin, end in marks:
+            steps.setdefault(name, []).append(end - begin)
+        steps.setdefault("whole request", []).append(answered - sent)
+    print(f"where an echo job's time goes, median of {runs} (ms)")
+    for name, values in steps.items():
+        print(f"  {name:32} {statistics.median(values) * 1000:7.1f}")
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--profile", action="store_true",
-                        help="then profile 20 echo jobs through the server (pyinstrument)")
+    parser.add_argument("--phases", action="store_true",
+                        help="then say where 20 echo jobs' time goes, phase by phase")
     args = parser.parse_args()
     runs = max(args.runs, 5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,8 +144,8 @@ def main() -> None:
                 times["bw"].append(bare_cwltool(THREE_STEPS, {"words": [*WORDS, "bare"]},
                                                 root / f"bare-wf{i}"))
                 times["sw"].append(workflow_through(base))
-            if args.profile:
-                profile(base, echo_through, 20)
+            if args.phases:
+                phases(base, 20)
     report("echo job", times["be"], times["se"])
     report("three-step workflow with a scatter", times["bw"], times["sw"])
 

@@ -22,6 +22,7 @@ socket (FD, a Unix SOCK_SEQPACKET socket), one socket per run, and SIGCHLD.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import gc
@@ -73,17 +74,27 @@ def _keep_loaded_schemas() -> None:
     one keeps them."""
 
 
+# What every run would make anew and is the same for all: cwltool's argument parser and
+# its version line (read from the package metadata). Made by warm_up().
+_parser: argparse.ArgumentParser | None = None
+_version = ""
+
+
 def warm_up() -> None:
+    global _parser, _version
     import cwltool.main  # noqa: F401  (what every run imports)
+    from cwltool.argparser import arg_parser
     from cwltool.context import LoadingContext
     from cwltool.load_tool import load_tool
     from cwltool.process import get_schema
+    from cwltool.utils import versionstring
 
     from ades.fetching import FetchPolicy  # noqa: F401
     from ades.packages.hints import quiet_about_our_hints
 
     quiet_about_our_hints()
     get_schema(VERSIONS[0])
+    _parser, _version = arg_parser(), versionstring()
     logger = logging.getLogger("cwltool")
     logger.disabled = True  # what it says of the warm-up concerns no run
     try:
@@ -281,8 +292,15 @@ def _child(request: dict[str, Any], out: int, err: int) -> int:
         signal.SIGTERM,
         lambda signum, _: threading.Thread(target=stop, args=(signum,), daemon=True).start(),
     )
+    if _parser is None:  # not warmed up (a test calling this directly)
+        warm_up()
+    assert _parser is not None
     try:
-        return main(argv[1:], custom_schema_callback=_keep_loaded_schemas)
+        return main(
+            args=_parser.parse_args(argv[1:]),
+            versionfunc=lambda: _version,
+            custom_schema_callback=_keep_loaded_schemas,
+        )
     finally:
         _terminate_processes()
 
