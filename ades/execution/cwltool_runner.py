@@ -5,6 +5,7 @@ is read as it comes to say which step failed, with which exit code and which las
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -47,8 +48,17 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 def declares_formats(package: Path) -> bool:
     """Whether a parameter of the package (any process of it) declares a ``format``."""
     try:
-        document = yaml.safe_load(package.read_text())
-    except (OSError, yaml.YAMLError):
+        return _declares_formats(package.read_text())
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _declares_formats(text: str) -> bool:
+    # Kept per document text: every job of a pinned package reads the same one.
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
         return False
 
     def walk(node: Any) -> bool:
