@@ -1,6 +1,7 @@
-"""The CWL runner port implemented with cwltool: each run is a cwltool subprocess in its own
-session, so a dismiss can kill it and every tool it started, and what cwltool prints on stderr
-is read as it comes to say which step failed, with which exit code and which last words."""
+"""The CWL runner port implemented with cwltool: each run is a cwltool process of its own,
+forked from a warm one (the zygote), in its own session, so a dismiss can kill it and every
+tool it started, and what cwltool prints on stderr is read as it comes to say which step
+failed, with which exit code and which last words."""
 
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
 }
 
 # A run is a child forked by the zygote (ades/execution/zygote.py), a process that imported
-# cwltool and loaded the CWL schemas once: it runs cwltool.main.run() on the argv that
-# command() makes, keeping its exit status. The runner hands it the run's stdout and stderr
-# pipes and reads them here as they come.
+# cwltool and loaded the CWL schemas once: it runs cwltool's main() on the argv that
+# command() makes, and its exit status is the run's. The runner hands it the run's stdout
+# and stderr pipes and reads them here as they come.
 
 
 def declares_formats(package: Path) -> bool:
