@@ -1,14 +1,18 @@
-"""The CWL runner port implemented with cwltool: each run is a cwltool subprocess in its own
-session, so a dismiss can kill it and every tool it started, and what cwltool prints on stderr
-is read as it comes to say which step failed, with which exit code and which last words."""
+"""The CWL runner port implemented with cwltool: each run is a cwltool process of its own,
+forked from a warm one (the zygote), in its own session, so a dismiss can kill it and every
+tool it started, and what cwltool prints on stderr is read as it comes to say which step
+failed, with which exit code and which last words."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +27,7 @@ import ades
 from ades.execution.cwltool_log import CwltoolEvents, CwltoolLog, LinePlace
 from ades.execution.runner import CwlRunner, EarlyCancels, RunEvent, RunOutcome
 from ades.fetching import FetchPolicy
+from ades.model import FailureCategory
 
 log = logging.getLogger(__name__)
 
@@ -35,39 +40,26 @@ CONTAINER_FLAGS: dict[str, list[str]] = {
     "singularity": ["--singularity"],
 }
 
-# `python -m cwltool` (3.3.20260925135507) drops the status cwltool.main.run() returns, so a
-# failed run would exit 0; call run() ourselves to keep the exit status.
-# Before that, a watchdog thread: when the server that started cwltool dies (even by SIGKILL,
-# which leaves no chance to clean up) cwltool is re-parented, and the watchdog kills its whole
-# process group, the tools included, so no orphan keeps computing. A parent-death signal
-# (prctl) would not do: it fires when the *thread* that forked exits, not the server.
-# cwltool's warnings about the server's own hints (ades:JobControl) are dropped here, at
-# their source, so the job's log holds only what concerns the user's package.
-# What cwltool downloads itself (a package's http(s) defaults) keeps to the server's fetch
-# policy, as stage-in does: no package reaches a metadata address through its defaults.
-_CWLTOOL_MAIN = """\
-import os, signal, sys, threading, time
-def _watch(server=int(sys.argv.pop(1))):
-    while os.getppid() == server:
-        time.sleep(0.5)
-    os.killpg(0, signal.SIGKILL)
-threading.Thread(target=_watch, name="ades-orphan-watchdog", daemon=True).start()
-from ades.fetching import FetchPolicy
-FetchPolicy.from_argument(sys.argv.pop(1)).guard_this_process()
-sys.argv[0] = "cwltool"
-from ades.packages.hints import quiet_about_our_hints
-quiet_about_our_hints()
-from cwltool.main import run
-sys.exit(run())
-"""
-
+# A run is a child forked by the zygote (ades/execution/zygote.py), a process that imported
+# cwltool and loaded the CWL schemas once: it runs cwltool's main() on the argv that
+# command() makes, and its exit status is the run's. The runner hands it the run's stdout
+# and stderr pipes and reads them here as they come.
 
 
 def declares_formats(package: Path) -> bool:
     """Whether a parameter of the package (any process of it) declares a ``format``."""
     try:
-        document = yaml.safe_load(package.read_text())
-    except (OSError, yaml.YAMLError):
+        return _declares_formats(package.read_text())
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _declares_formats(text: str) -> bool:
+    # Kept per document text: every job of a pinned package reads the same one.
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
         return False
 
     def walk(node: Any) -> bool:
@@ -138,13 +130,7 @@ class CwltoolRunner(CwlRunner):
             # Tools run `python3` and friends from the server's environment; inside a
             # container the host's PATH would be wrong, so only without one.
             flags += ["--preserve-environment", "PATH"]
-        # The first argument, the server's pid, is the watchdog's: taken off before cwltool
-        # reads its own.
-        return [
-            sys.executable, "-c", _CWLTOOL_MAIN,
-            str(os.getpid()), self.fetch_policy.argument(),
-            *flags, target, str(workdir / "job.json"),
-        ]  # fmt: skip
+        return ["cwltool", *flags, target, str(workdir / "job.json")]
 
     def run(
         self,
@@ -166,22 +152,19 @@ class CwltoolRunner(CwlRunner):
             for sub in ("outputs", "tmp", "logs"):
                 (workdir / sub).mkdir(parents=True, exist_ok=True)
             (workdir / "job.json").write_text(json.dumps(job_order))
-            command = self.command(package, entry, workdir)
-            log.debug("job %s: %s", job_id, command)
+            request = {
+                "argv": self.command(package, entry, workdir),
+                "env": _child_env(workdir, self.container_engine),
+                "cwd": str(workdir),
+                "policy": self.fetch_policy.argument(),
+            }
+            log.debug("job %s: %s", job_id, request["argv"])
             with self._lock:
                 # Under the lock, so a cancel() either sees the flag set before we start
-                # or finds the process to kill: never neither.
+                # or finds the run to signal: never neither.
                 if run.cancelled:
                     return _dismissed()
-                run.process = subprocess.Popen(
-                    command,
-                    cwd=workdir,
-                    env=_child_env(workdir, self.container_engine),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,
-                )
+                run.stdout, run.stderr, run.channel = _start(request)
             cwl_log = CwltoolLog(workdir / "logs", self.stderr_lines)
             with open(workdir / "cwltool.log", "a", encoding="utf-8", buffering=1) as log_file:
                 stdout = _follow(run, _LineSink(cwl_log, log_file, on_event, job_id))
@@ -191,7 +174,14 @@ class CwltoolRunner(CwlRunner):
                 del self._runs[job_id]
         if run.cancelled:
             return _dismissed()
-        returncode = run.process.returncode
+        returncode = run.returncode
+        if returncode is None:
+            return RunOutcome(
+                ok=False,
+                category=FailureCategory.SYSTEM,
+                message="the server's cwltool process (its zygote) ended during the run, "
+                "which was cut off; start the job again",
+            )
         if returncode == 0:
             try:
                 outputs = json.loads(stdout)
@@ -212,25 +202,38 @@ class CwltoolRunner(CwlRunner):
                 self._early_cancels.add(job_id)
                 return False
             run.cancelled = True
-            process = run.process
-        if process is not None:
-            _signal_group(run, signal.SIGTERM)
+            started = run.channel is not None
+        if started:
+            run.signal(signal.SIGTERM)
             if not run.finished.wait(self.kill_grace):
-                _signal_group(run, signal.SIGKILL)
+                run.signal(signal.SIGKILL)
                 run.finished.wait(self.kill_grace)
         return True
 
 
 @dataclass
 class _Run:
-    process: subprocess.Popen[bytes] | None = None
+    # The read ends of the run's stdout and stderr, and its socket to the zygote.
+    stdout: int | None = None
+    stderr: int | None = None
+    channel: socket.socket | None = None
     cancelled: bool = False
-    # Held while signalling the group and while reaping its leader: once the leader is
-    # reaped its pid, hence the group id, may be reused, and must not be signalled.
-    group_lock: threading.Lock = field(default_factory=threading.Lock)
-    reaped: bool = False
-    # Set once the leader is reaped and what it left behind is killed.
+    pid: int | None = None
+    # The exit status the zygote reported (negative: killed by that signal); None when
+    # the zygote went before the run ended.
+    returncode: int | None = None
+    closing: threading.Lock = field(default_factory=threading.Lock)
+    # Set once the run ended and what it left behind is killed.
     finished: threading.Event = field(default_factory=threading.Event)
+
+    def signal(self, signum: int) -> None:
+        """Have the zygote signal the run's process group (it alone reaps the run, so the
+        group it signals is always the run's)."""
+        with self.closing:
+            if self.channel is None or self.finished.is_set():
+                return
+            with contextlib.suppress(OSError):
+                self.channel.send(json.dumps({"signal": int(signum)}).encode())
 
 
 def _dismissed() -> RunOutcome:
@@ -259,11 +262,7 @@ def _child_env(workdir: Path, container_engine: str = "none") -> dict[str, str]:
     a container a tool could still read cwltool's own environment in /proc, so that holds
     only what is listed above."""
     server = os.environ
-    env = {name: server[name] for name in _PASSED if name in server}
-    env["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), *filter(None, [server.get("PATH")])]
-    )
-    env.setdefault("LANG", "C.UTF-8")
+    env = _zygote_env()
     env["TMPDIR"] = str(workdir / "tmp")
     if container_engine == "none":
         env["HOME"] = str(workdir)
@@ -274,59 +273,143 @@ def _child_env(workdir: Path, container_engine: str = "none") -> dict[str, str]:
             for name, value in server.items()
             if name in _ENGINE_PASSED or name.startswith(_ENGINE_PREFIXES)
         )
-    # The child imports ades (for the hint filter) from the workdir, where a server started
-    # from a source checkout without installing would not find it. cwltool passes tools
-    # no PYTHONPATH, so theirs stays untouched.
+    return env
+
+
+def _zygote_env() -> dict[str, str]:
+    """The environment the zygote starts with, which is what /proc shows of every run's
+    cwltool (a fork keeps it), whatever the run's own: only what is listed above."""
+    server = os.environ
+    env = {name: server[name] for name in _PASSED if name in server}
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), *filter(None, [server.get("PATH")])]
+    )
+    env.setdefault("LANG", "C.UTF-8")
+    # The zygote imports ades from /, where a server started from a source checkout
+    # without installing would not find it. cwltool passes tools no PYTHONPATH, so theirs
+    # stays untouched.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(ades.__file__).resolve().parents[1]), *filter(None, [server.get("PYTHONPATH")])]
     )
     return env
 
 
-def _signal_group(run: _Run, signum: int) -> None:
-    with run.group_lock:
-        if run.process is None or run.reaped:
-            return
-        try:
-            os.killpg(run.process.pid, signum)
-        except ProcessLookupError:
-            pass
+class _ZygoteHandle:
+    """The zygote of this process, started on first use and replaced when it died (or when
+    this process is a fork of the one that started it)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ades.execution.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=_zygote_env(),
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.control = ours
+        self.owner = os.getpid()
+
+    def usable(self) -> bool:
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def close(self) -> None:
+        self.control.close()  # the zygote ends its runs and exits
+        if self.owner == os.getpid():
+            self.process.wait()
 
 
-def _leader_exited(process: subprocess.Popen[bytes]) -> bool:
-    # WNOWAIT leaves the leader a zombie, so its group id stays ours while we kill the rest.
-    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+_zygote: _ZygoteHandle | None = None
+_zygote_lock = threading.Lock()
+
+
+def _start(request: dict[str, Any]) -> tuple[int, int, socket.socket]:
+    """Have the zygote fork one run: the read ends of its stdout and stderr, and its
+    socket. When the zygote is gone (even right after the request), the socket closes
+    without an exit status."""
+    global _zygote
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        message = json.dumps(request).encode()
+        with _zygote_lock:
+            for attempt in (1, 2):
+                if _zygote is None or not _zygote.usable():
+                    if _zygote is not None and _zygote.owner != os.getpid():
+                        # A fork's copy of its parent's socket: the parent's zygote must
+                        # still see the parent go.
+                        _zygote.control.close()
+                    _zygote = _ZygoteHandle()
+                try:
+                    socket.send_fds(_zygote.control, [message], [out_w, err_w, theirs.fileno()])
+                    break
+                except OSError:
+                    if attempt == 2:
+                        raise
+                    _zygote = None  # it died since: a new one
+    except BaseException:
+        for fd in (out_r, err_r):
+            os.close(fd)
+        mine.close()
+        raise
+    finally:
+        for fd in (out_w, err_w):
+            os.close(fd)
+        theirs.close()
+    return out_r, err_r, mine
+
+
+def stop_zygote() -> None:
+    """End this process's zygote and its runs (a new one starts on the next run)."""
+    global _zygote
+    with _zygote_lock:
+        zygote, _zygote = _zygote, None
+    if zygote is not None:
+        zygote.close()
 
 
 def _follow(run: _Run, sink: _LineSink) -> bytes:
-    """Read the run's stdout whole and its stderr line by line until both close; returns
-    stdout. Tools left running after cwltool exits are killed, as they hold the pipes open."""
-    process = run.process
-    assert process is not None and process.stdout and process.stderr
+    """Read the run's stdout whole and its stderr line by line until both close, and the
+    zygote's word on the run until it has said how the run ended; returns stdout. The
+    zygote kills the tools left running once cwltool exits, as they hold the pipes open."""
+    assert run.stdout is not None and run.stderr is not None and run.channel is not None
     stdout = bytearray()
     partial = b""
-    leader_gone = False
     with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        selector.register(process.stderr, selectors.EVENT_READ)
+        selector.register(run.stdout, selectors.EVENT_READ)
+        selector.register(run.stderr, selectors.EVENT_READ)
+        selector.register(run.channel, selectors.EVENT_READ)
         while selector.get_map():
             ready = selector.select(timeout=0.5)
             if not ready:
                 # cwltool writes a record whole; a pause means the last one is complete.
                 sink.flush()
             for key, _ in ready:
+                if key.fileobj is run.channel:
+                    try:
+                        said = run.channel.recv(4096)
+                    except OSError:
+                        said = b""
+                    if not said:
+                        selector.unregister(run.channel)
+                        continue
+                    message = json.loads(said)
+                    run.pid = message.get("pid", run.pid)
+                    run.returncode = message.get("exit", run.returncode)
+                    continue
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fileobj)
-                elif key.fileobj is process.stdout:
+                elif key.fileobj == run.stdout:
                     stdout += chunk
                 else:
                     *lines, partial = (partial + chunk).split(b"\n")
                     for line in lines:
                         sink.put(line)
-            if not leader_gone and _leader_exited(process):
-                leader_gone = True
-                _signal_group(run, signal.SIGKILL)
     if partial:
         sink.put(partial)
     sink.flush()
@@ -334,16 +417,16 @@ def _follow(run: _Run, sink: _LineSink) -> bytes:
 
 
 def _end(run: _Run) -> None:
-    """Kill whatever of the run is left, reap cwltool, and tell a waiting cancel()."""
-    if run.process is not None:
-        _signal_group(run, signal.SIGKILL)
-        with run.group_lock:
-            run.process.wait()
-            run.reaped = True
-        for pipe in (run.process.stdout, run.process.stderr):
-            if pipe:
-                pipe.close()
-    run.finished.set()
+    """Let go of the run: closing its socket has the zygote kill whatever of it is left
+    (nothing, when it ended); then tell a waiting cancel()."""
+    with run.closing:
+        for fd in (run.stdout, run.stderr):
+            if fd is not None:
+                os.close(fd)
+        run.stdout = run.stderr = None
+        if run.channel is not None:
+            run.channel.close()
+        run.finished.set()
 
 
 class _LineSink:

@@ -235,8 +235,8 @@ class JobRun:
 
         try:
             prefix = results_prefix(job)
-            # A re-run replaces the results of the run before it.
-            self.objects.delete_prefix(prefix + "/")
+            if _ran_before(job):  # a re-run replaces the results of the run before it
+                self.objects.delete_prefix(prefix + "/")
             size = sum(f.stat().st_size for f in (workdir / "outputs").rglob("*") if f.is_file())
             results = stage_out(
                 outcome.outputs, self.objects, prefix, when=job.created, on_output=staging
@@ -301,8 +301,8 @@ class JobRun:
             return False
         prefix = results_prefix(job)
         try:
-            # A job started again replaces the results of its run before.
-            self.objects.delete_prefix(prefix + "/")
+            if _ran_before(job):  # a job started again replaces the results of its run before
+                self.objects.delete_prefix(prefix + "/")
             results = copy_results(self.objects, source.results, results_prefix(source), prefix)
             now = self.store.get_by_id(source.id)
             if now.status is not JobStatus.SUCCESSFUL or now.finished != source.finished:
@@ -403,6 +403,13 @@ class JobRun:
         self.store.transition(
             job_id, JobStatus.FAILED, message=message, failure=failure, finished=utcnow()
         )
+
+
+def _ran_before(job: Job) -> bool:
+    """Whether results of an earlier run may be under the job's prefix (``job`` as read
+    before this run's claim): a job never claimed before has none, and its run saves the
+    listing of an empty prefix."""
+    return job.started is not None
 
 
 def _failure_message(outcome: RunOutcome) -> str:

@@ -5,6 +5,7 @@ percent, stage-out the rest below 100."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,10 @@ START = 10  # inputs staged in
 END = 90  # the application ended; stage-out follows
 
 
+@functools.lru_cache(maxsize=256)
 def count_steps(package: str) -> int:
-    """Steps of every workflow in a CWL document (inline ones included); 1 for a tool."""
+    """Steps of every workflow in a CWL document (inline ones included); 1 for a tool.
+    Kept per document text: every job of a pinned package reads the same one."""
     try:
         doc = yaml.safe_load(package)
     except yaml.YAMLError:

@@ -277,8 +277,11 @@ CANARIES = {
 def test_a_tool_sees_nothing_of_the_servers_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ades.execution.cwltool_runner import _PASSED, stop_zygote
+
     for name, value in CANARIES.items():
         monkeypatch.setenv(name, value)
+    stop_zygote()  # the next run's zygote starts from the server's environment as it is now
     outcome = CwltoolRunner().run("env", DATA / "environment.cwl", None, {}, tmp_path)
     assert outcome.ok, outcome.message
     printed = Path(outcome.outputs["environment"]["path"]).read_text()
@@ -289,8 +292,9 @@ def test_a_tool_sees_nothing_of_the_servers_environment(
     # The tool's own: what CWL says a tool gets, and the PATH to the server's python3.
     own_names = {line.split("=", 1)[0] for line in own.splitlines() if "=" in line}
     assert {"HOME", "TMPDIR", "PATH"} <= own_names
-    # cwltool's: a working environment, made for the run, not the server's.
-    assert f"HOME={tmp_path}\n" in parent and f"TMPDIR={tmp_path / 'tmp'}\n" in parent
+    # cwltool's, as /proc shows it: what its zygote started with, only the names passed.
+    parent_names = {line.split("=", 1)[0] for line in parent.splitlines() if "=" in line}
+    assert parent_names <= {*_PASSED, "PATH", "PYTHONPATH"}, parent_names
 
 
 def test_a_container_engines_client_keeps_its_settings_and_nothing_secret(
@@ -375,3 +379,93 @@ def test_cwltools_own_downloads_keep_to_the_fetch_policy(tmp_path: Path, listene
     metadata = CwltoolRunner().run("meta", package, "#main", {}, tmp_path / "meta", texts(lines))
     assert not metadata.ok
     assert "169.254.169.254 is a link-local address" in "\n".join(lines)
+
+
+def _sleeper() -> psutil.Process | None:
+    """The `sleep 300` of a run of sleep.cwl, once it runs."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.cmdline() == ["sleep", "300"]:
+                return child
+        except psutil.NoSuchProcess:
+            pass
+    return None
+
+
+def _in_thread(runner: CwltoolRunner, job_id: str, *args: Any) -> tuple[threading.Thread, list]:
+    outcome: list[RunOutcome] = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.run(job_id, *args)))
+    thread.start()
+    return thread, outcome
+
+
+def test_a_run_that_crashes_leaves_the_others_running(tmp_path: Path) -> None:
+    """cwltool of one run killed by SIGKILL (as a crash would end it): that run fails with
+    the signal, its tool goes with it, and a run beside it goes on and succeeds."""
+    runner = CwltoolRunner()
+    flag = tmp_path / "go"
+    other, other_outcome = _in_thread(
+        runner, "other", DATA / "wait_for.cwl", None, {"flag": str(flag)}, tmp_path / "other"
+    )
+    victim, victim_outcome = _in_thread(runner, "victim", DATA / "sleep.cwl", None, {},
+                                        tmp_path / "victim")
+    try:
+        sleeper = eventually(_sleeper, timeout=60)
+        cwltool = sleeper.parent()
+        assert cwltool.cwd() == str(tmp_path / "victim")
+        cwltool.kill()
+        victim.join(timeout=60)
+        assert not victim.is_alive()
+        assert not victim_outcome[0].ok and not victim_outcome[0].cancelled
+        assert victim_outcome[0].message.startswith("cwltool exited with code -9")
+        eventually(lambda: not sleeper.is_running())
+        assert other.is_alive()
+    finally:
+        flag.touch()
+        other.join(timeout=60)
+    assert other_outcome[0].ok, other_outcome[0].message
+    assert Path(other_outcome[0].outputs["said"]["path"]).read_text() == "done\n"
+
+
+def test_a_zygote_that_dies_fails_its_runs_and_is_replaced(tmp_path: Path) -> None:
+    from ades.execution import cwltool_runner
+
+    runner = CwltoolRunner()
+    thread, outcome = _in_thread(runner, "cut", DATA / "sleep.cwl", None, {}, tmp_path / "cut")
+    try:
+        sleeper = eventually(_sleeper, timeout=60)
+        zygote = cwltool_runner._zygote
+        assert zygote is not None and sleeper.parent().ppid() == zygote.process.pid
+        zygote.process.kill()
+        thread.join(timeout=60)
+    finally:
+        runner.cancel("cut")
+        thread.join(timeout=60)
+    assert outcome[0].category == "system" and not outcome[0].ok
+    assert outcome[0].message.startswith("the server's cwltool process (its zygote) ended")
+    eventually(lambda: not sleeper.is_running())  # the run's tools went with it
+    again = runner.run("again", DATA / "greet.cwl", "#main", {"name": "Bo"}, tmp_path / "again")
+    assert again.ok, again.message
+    assert cwltool_runner._zygote is not zygote
+
+
+def test_no_run_outlives_the_server(tmp_path: Path) -> None:
+    """The server killed by SIGKILL mid-run: its zygote, the run's cwltool and its tool all
+    end on their own."""
+    import subprocess
+
+    server = subprocess.Popen([
+        sys.executable, "-c",
+        "import sys; from pathlib import Path; "
+        "from ades.execution.cwltool_runner import CwltoolRunner; "
+        "CwltoolRunner().run('x', Path(sys.argv[1]), None, {}, Path(sys.argv[2]))",
+        str(DATA / "sleep.cwl"), str(tmp_path),
+    ])  # fmt: skip
+    try:
+        sleeper = eventually(_sleeper, timeout=60)
+        tree = [sleeper, *sleeper.parents()[: sleeper.parents().index(psutil.Process(server.pid))]]
+        assert len(tree) == 3  # the tool, its cwltool, the zygote
+    finally:
+        server.kill()
+        server.wait()
+    eventually(lambda: not any(p.is_running() and p.status() != "zombie" for p in tree))
