@@ -111,11 +111,14 @@ def measure(name: str, deployment, workers: int, jobs: int) -> None:
         alone += [burst(base, 1) for _ in range(3)]
     single = statistics.median(t for t, _ in alone)
     ideal = jobs * single / workers
-    # What the workers spent not running a job, per job: claiming, queueing, bookkeeping.
+    # What the workers spent not running a job, per job: claiming, queueing, bookkeeping;
+    # and the wall time against the jobs' own run times in the burst, which leaves out how
+    # much slower each job ran there (contention, or a machine busier than for the one job).
     idle = (wall * workers - ran * jobs) / jobs
+    busy = jobs * ran / workers
     print(f"  {name:<20} one job {single:5.2f} s  wall {wall:6.1f} s  ideal {ideal:6.1f} s"
           f"  ratio {wall / ideal:.2f}  (in the burst each ran {ran:.2f} s, idle {idle:.2f} s"
-          f" per job)", flush=True)
+          f" per job; wall / runs {wall / busy:.2f})", flush=True)
 
 
 def main() -> None:
