@@ -38,6 +38,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/job_overhead.py
 	$(BIN)/python bench/stage_in.py
+	$(BIN)/python bench/stage_out.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/cache.py

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import boto3
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from s3transfer.futures import TransferFuture
+from s3transfer.manager import TransferManager
 
 from ades.errors import RangeNotSatisfiable
-from ades.objectstore.store import ObjectStore, ObjectStream
+from ades.objectstore.store import ObjectStore, ObjectStream, Upload
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 # Larger than what SeaweedFS keeps inline in its filer entries, so that the start-up probe
@@ -141,6 +145,30 @@ class S3ObjectStore(ObjectStore):
         extra = {"ContentType": content_type} if content_type else None
         self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self.transfer)
         return self.uri(key)
+
+    @contextmanager
+    def uploads(self) -> Iterator[Upload]:
+        # One transfer manager for all the files: its max_concurrency threads take the parts
+        # of every file from one queue, so many small files go as fast as one big one. It is
+        # made at the first file (a job with only literal outputs needs none); leaving the
+        # context waits for every upload, or cancels them when the caller failed.
+        futures: list[TransferFuture] = []
+        manager: TransferManager | None = None
+        with ExitStack() as stack:
+
+            def upload(path: Path, key: str, content_type: str | None = None) -> str:
+                nonlocal manager
+                if manager is None:
+                    manager = stack.enter_context(
+                        create_transfer_manager(self.client, self.transfer)
+                    )
+                extra = {"ContentType": content_type} if content_type else None
+                futures.append(manager.upload(str(path), self.bucket, key, extra_args=extra))
+                return self.uri(key)
+
+            yield upload
+        for future in futures:
+            future.result()  # the first failed upload's error
 
     def put_bytes(self, data: bytes, key: str, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else {}

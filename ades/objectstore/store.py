@@ -6,7 +6,8 @@ Reads also take another ``bucket`` of the same endpoint: stage-in fetches inputs
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -27,6 +28,9 @@ class ObjectStream:
     content_range: str | None = None
 
 
+Upload = Callable[[Path, str, "str | None"], str]
+
+
 class ObjectStore(ABC):
     bucket: str
 
@@ -41,6 +45,13 @@ class ObjectStore(ABC):
     @abstractmethod
     def put_file(self, path: Path, key: str, content_type: str | None = None) -> str:
         """Upload a local file (managed, multipart transfer); return its s3:// URI."""
+
+    @abstractmethod
+    def uploads(self) -> AbstractContextManager[Upload]:
+        """Many local files uploaded at once: the context gives ``upload(path, key,
+        content_type)``, which starts a file's upload and returns its s3:// URI; the files
+        upload side by side (and each in parts) while the caller goes on, and leaving the
+        context waits for them all, raising the first upload's error."""
 
     @abstractmethod
     def put_bytes(self, data: bytes, key: str, content_type: str | None = None) -> str:

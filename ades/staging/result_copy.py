@@ -4,7 +4,7 @@ deleted) or run again (its objects replaced).
 
 Objects are copied server-side (S3 CopyObject): the bytes never pass through the server.
 The few that name their own location are rewritten instead: the STAC documents of catalog
-outputs, whose asset hrefs are absolute ``s3://`` URIs (``stage_out._put_catalog``). The
+outputs, whose asset hrefs are absolute ``s3://`` URIs (``stage_out._Staging.put_catalog``). The
 result records kept with the job get the same rewrite."""
 
 from __future__ import annotations

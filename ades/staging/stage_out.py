@@ -33,7 +33,7 @@ from pystac.stac_io import DefaultStacIO
 from rio_stac import create_stac_item
 
 from ades.metrics import record_stage_bytes
-from ades.objectstore.store import ObjectStore
+from ades.objectstore.store import ObjectStore, Upload
 
 JSON = "application/json"
 DIRECTORY = "application/x-directory"
@@ -76,52 +76,103 @@ def stage_out(
 ) -> dict[str, Any]:
     """Upload every output of a run under ``prefix/<output id>/``; return the result records.
     ``when`` dates STAC Items made from rasters that carry no date of their own;
-    ``on_output(id, n, total)`` is told before each output is uploaded."""
+    ``on_output(id, n, total)`` is told as each output is taken up. The files of all outputs
+    upload side by side (``ObjectStore.uploads``) while the next outputs are described;
+    every one is stored when this returns."""
     when = when or pystac.utils.now_in_utc()
     results = {}
-    for index, (output_id, value) in enumerate(outputs.items(), start=1):
-        if on_output and value is not None:
-            on_output(output_id, index, len(outputs))
-        results[output_id] = _stage(value, store, f"{prefix}/{output_id}", output_id, when)
+    with store.uploads() as upload:
+        staging = _Staging(store, upload, when)
+        for index, (output_id, value) in enumerate(outputs.items(), start=1):
+            if on_output and value is not None:
+                on_output(output_id, index, len(outputs))
+            results[output_id] = staging.stage(value, f"{prefix}/{output_id}", output_id)
+    record_stage_bytes("out", staging.size)
     return results
 
 
-def _stage(value: Any, store: ObjectStore, key: str, name: str, when: datetime) -> Any:
-    if isinstance(value, list):
-        return [_stage(v, store, f"{key}/{i}", name, when) for i, v in enumerate(value)]
-    if isinstance(value, dict) and value.get("class") == "File":
-        path = _local_path(value)
-        file_type = media_type(path)
-        href = _put_file(store, path, f"{key}/{path.name}", file_type)
-        record = {"href": href, "type": file_type}
-        if value.get("format"):
-            record["format"] = value["format"]  # the CWL format IRI the tool declared
-        if value.get("secondaryFiles"):
-            # Beside the primary file, as the tool wrote them (an index next to its data).
-            record["secondaryFiles"] = [
-                _stage(v, store, key, name, when) for v in value["secondaryFiles"]
-            ]
-        return record
-    if isinstance(value, dict) and value.get("class") == "Directory":
-        folder = _local_path(value)
-        if (folder / CATALOG).is_file() or _describe_rasters(folder, name, when):
-            return {"href": _put_catalog(folder, store, key), "type": JSON, "stac": True}
-        # The directory keeps the name the tool gave it, as its files keep theirs.
-        key = f"{key}/{folder.name}"
-        _put_tree(folder, store, key)
-        return {"href": store.uri(key + "/"), "type": DIRECTORY}
-    if isinstance(value, dict) and _holds_files(value):
-        # A CWL record with File or Directory fields: each field staged like an output.
-        fields = {k: _stage(v, store, f"{key}/{k}", name, when) for k, v in value.items()}
-        return {"record": fields}
-    return {"value": value}
+class _Staging:
+    """The outputs of one stage-out, their files handed to ``upload`` as they are found."""
 
+    def __init__(self, store: ObjectStore, upload: Upload, when: datetime):
+        self.store = store
+        self.upload = upload
+        self.when = when
+        self.size = 0  # bytes of the files handed to upload
 
-def _put_file(store: ObjectStore, path: Path, key: str, content_type: str) -> str:
-    """Upload one result file, counted in the staged-out bytes of /metrics."""
-    uri = store.put_file(path, key, content_type)
-    record_stage_bytes("out", path.stat().st_size)
-    return uri
+    def stage(self, value: Any, key: str, name: str) -> Any:
+        if isinstance(value, list):
+            return [self.stage(v, f"{key}/{i}", name) for i, v in enumerate(value)]
+        if isinstance(value, dict) and value.get("class") == "File":
+            path = _local_path(value)
+            file_type = media_type(path)
+            record = {"href": self.put_file(path, f"{key}/{path.name}", file_type),
+                      "type": file_type}
+            if value.get("format"):
+                record["format"] = value["format"]  # the CWL format IRI the tool declared
+            if value.get("secondaryFiles"):
+                # Beside the primary file, as the tool wrote them (an index next to its data).
+                record["secondaryFiles"] = [
+                    self.stage(v, key, name) for v in value["secondaryFiles"]
+                ]
+            return record
+        if isinstance(value, dict) and value.get("class") == "Directory":
+            folder = _local_path(value)
+            if (folder / CATALOG).is_file() or _describe_rasters(folder, name, self.when):
+                return {"href": self.put_catalog(folder, key), "type": JSON, "stac": True}
+            # The directory keeps the name the tool gave it, as its files keep theirs.
+            key = f"{key}/{folder.name}"
+            self.put_tree(folder, key)
+            return {"href": self.store.uri(key + "/"), "type": DIRECTORY}
+        if isinstance(value, dict) and _holds_files(value):
+            # A CWL record with File or Directory fields: each field staged like an output.
+            return {"record": {k: self.stage(v, f"{key}/{k}", name) for k, v in value.items()}}
+        return {"value": value}
+
+    def put_file(self, path: Path, key: str, content_type: str) -> str:
+        """Upload one result file, counted in the staged-out bytes of /metrics."""
+        self.size += path.stat().st_size
+        return self.upload(path, key, content_type)
+
+    def put_tree(self, folder: Path, key: str, skip: set[Path] = frozenset()) -> None:
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        for path in files:
+            if path not in skip:
+                self.put_file(path, f"{key}/{path.relative_to(folder).as_posix()}",
+                              media_type(path))
+        if not skip and not files:
+            # An empty directory is still a result: a folder marker (``key/``, as S3 consoles
+            # make them) keeps it, and its name, on S3.
+            self.store.put_bytes(b"", f"{key}/", DIRECTORY)
+
+    def put_catalog(self, folder: Path, key: str) -> str:
+        """Upload a local STAC catalog so that it is valid at ``s3://bucket/key/``: the STAC
+        documents keep their layout and relative links, asset hrefs become absolute s3://
+        URIs of the uploaded files, and files the catalog does not mention are uploaded
+        beside it."""
+        store = self.store
+        folder = folder.resolve()
+        try:
+            catalog = pystac.Catalog.from_file(str(folder / CATALOG))
+            objects: list[pystac.STACObject] = [catalog]
+            for _, children, items in catalog.walk():
+                objects.extend(children)
+                objects.extend(items)
+        except Exception as err:
+            raise StageOutError(
+                f"{folder / CATALOG} is not a readable STAC catalog: {err}"
+            ) from err
+
+        documents: set[Path] = set()
+        for obj in objects:
+            local = Path(obj.get_self_href()).resolve()
+            documents.add(local)
+            for asset in getattr(obj, "assets", {}).values():
+                asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
+            obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))
+        self.put_tree(folder, key, skip=documents)
+        catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
+        return store.uri(f"{key}/{CATALOG}")
 
 
 def _put_bytes(store: ObjectStore, data: bytes, key: str, content_type: str) -> str:
@@ -155,17 +206,6 @@ def media_type(path: Path) -> str:
     if path.suffix.lower() in (".tif", ".tiff"):
         return "image/tiff; application=geotiff"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
-def _put_tree(folder: Path, store: ObjectStore, key: str, skip: set[Path] = frozenset()) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path not in skip:
-            rel = path.relative_to(folder).as_posix()
-            _put_file(store, path, f"{key}/{rel}", media_type(path))
-    if not skip and not any(p.is_file() for p in folder.rglob("*")):
-        # An empty directory is still a result: a folder marker (``key/``, as S3 consoles
-        # make them) keeps it, and its name, on S3.
-        store.put_bytes(b"", f"{key}/", DIRECTORY)
 
 
 def _describe_rasters(folder: Path, name: str, when: datetime) -> bool:
@@ -207,32 +247,6 @@ def _describe_rasters(folder: Path, name: str, when: datetime) -> bool:
     catalog.make_all_asset_hrefs_relative()
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
     return True
-
-
-def _put_catalog(folder: Path, store: ObjectStore, key: str) -> str:
-    """Upload a local STAC catalog so that it is valid at ``s3://bucket/key/``: the STAC
-    documents keep their layout and relative links, asset hrefs become absolute s3:// URIs
-    of the uploaded files, and files the catalog does not mention are uploaded beside it."""
-    folder = folder.resolve()
-    try:
-        catalog = pystac.Catalog.from_file(str(folder / CATALOG))
-        objects: list[pystac.STACObject] = [catalog]
-        for _, children, items in catalog.walk():
-            objects.extend(children)
-            objects.extend(items)
-    except Exception as err:
-        raise StageOutError(f"{folder / CATALOG} is not a readable STAC catalog: {err}") from err
-
-    documents: set[Path] = set()
-    for obj in objects:
-        local = Path(obj.get_self_href()).resolve()
-        documents.add(local)
-        for asset in getattr(obj, "assets", {}).values():
-            asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
-        obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))
-    _put_tree(folder, store, key, skip=documents)
-    catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
-    return store.uri(f"{key}/{CATALOG}")
 
 
 def _uploaded_asset(href: str | None, folder: Path, store: ObjectStore, key: str) -> str | None:

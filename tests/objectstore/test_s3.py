@@ -51,3 +51,28 @@ def test_ensure_bucket_is_idempotent(object_store):
     object_store.ensure_bucket()
     object_store.ensure_bucket()
     assert object_store.get_bytes("idem/x.txt") == b"kept"
+
+
+def test_uploads_send_many_files_side_by_side_and_wait_for_them(object_store, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 40_000)  # 10 MB: in parts
+    small = []
+    for i in range(5):
+        small.append(tmp_path / f"s{i}.txt")
+        small[-1].write_text(str(i))
+    with object_store.uploads() as upload:
+        assert upload(big, "up/big.bin", None) == f"s3://{object_store.bucket}/up/big.bin"
+        for path in small:
+            upload(path, f"up/{path.name}", "text/plain")
+    # Leaving the context waited for them all.
+    assert object_store.get_bytes("up/big.bin") == big.read_bytes()
+    assert [object_store.get_bytes(f"up/{p.name}") for p in small] == [b"0", b"1", b"2", b"3",
+                                                                      b"4"]
+    assert object_store.open("up/s0.txt").content_type == "text/plain"
+
+
+def test_a_failed_upload_is_raised_when_the_uploads_end(object_store, tmp_path):
+    with pytest.raises(FileNotFoundError, match="gone.bin"):
+        with object_store.uploads() as upload:
+            upload(tmp_path / "gone.bin", "up/gone.bin", None)
+    assert not object_store.exists("up/gone.bin")

@@ -179,3 +179,22 @@ def test_an_unreadable_raster_is_named(object_store, tmp_path):
     (folder / "broken.tif").write_bytes(b"not a tiff")
     with pytest.raises(StageOutError, match="broken.tif of output 'out' is not a readable raster"):
         stage_out({"out": _dir(folder)}, object_store, "ws/jobs/j8")
+
+
+def test_files_of_many_parts_are_stored_byte_for_byte_and_described(object_store, tmp_path):
+    folder = _local_catalog(tmp_path / "big_out")
+    data = np.random.default_rng(12).bytes(9 * 1024 * 1024 + 7)  # more than one 8 MiB part
+    (folder / "scene" / "data.tif").write_bytes(data)
+    loose = tmp_path / "loose.bin"
+    loose.write_bytes(data[::-1])
+    results = stage_out({"cat": _dir(folder), "loose": _file(loose)}, object_store,
+                        "ws/jobs/big")
+    prefix = "ws/jobs/big/cat/"
+    assert object_store.get_bytes(f"{prefix}scene/data.tif") == data
+    assert object_store.get_bytes("ws/jobs/big/loose/loose.bin") == data[::-1]
+    assert results["loose"] == {"href": f"s3://{object_store.bucket}/ws/jobs/big/loose/loose.bin",
+                                "type": "application/octet-stream"}
+    item = json.loads(object_store.get_bytes(f"{prefix}scene/scene.json"))
+    assert item["assets"]["data"]["href"] == f"s3://{object_store.bucket}/{prefix}scene/data.tif"
+    assert item["assets"]["data"]["type"] == pystac.MediaType.COG
+    assert object_store.sizes(prefix)[f"{prefix}scene/data.tif"] == len(data)
