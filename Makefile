@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/store_scale.py
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) .ades

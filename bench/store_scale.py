@@ -15,22 +15,20 @@ for the tests: a bench database is made and dropped for each).
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from live_server import separate
 from load import generator, measure
 from sqlalchemy import select
 
@@ -142,41 +140,6 @@ def seed(url: str, count: int, seed_value: int) -> None:
     engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(data_dir: Path, database_url: str) -> Iterator[str]:
-    """`ades serve` in a process of its own; its base URL once /readyz answers."""
-    port = free_port()
-    env = {**os.environ, "ADES_DATA_DIR": str(data_dir),
-           "ADES_WORKSPACES": str(REPO / "workspaces"), "ADES_PORT": str(port),
-           "ADES_MAX_JOBS": "2", "ADES_DATABASE_URL": database_url}  # fmt: skip
-    log = (data_dir.parent / f"{data_dir.name}.log").open("w")
-    process = subprocess.Popen([str(Path(sys.executable).with_name("ades")), "serve"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server in {data_dir} did not start: see {log.name}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-        log.close()
-
-
 def reads(base: str, database_url: str) -> dict[str, str]:
     """The paths a user reads, for the jobs this server's database holds."""
     engine = make_engine(database_url)
@@ -271,7 +234,9 @@ def main() -> None:
             print(f"{name}: {count} jobs inserted in {time.perf_counter() - start:.1f} s",
                   flush=True)
         for name in sizes:
-            bases[name] = stack.enter_context(serve(root / name, urls[name]))
+            _, bases[name] = stack.enter_context(separate(
+                root / name, workspaces=str(REPO / "workspaces"), max_jobs="2",
+                database_url=urls[name]))  # fmt: skip
         paths = {name: reads(bases[name], urls[name]) for name in sizes}
         database = "PostgreSQL" if args.postgres else "SQLite"
         print(f"\n{database}; {generator()}, {args.connections} connections, {args.seconds:g} s "
