@@ -1,5 +1,6 @@
 """Indexes that keep every query of a request, a submit and the housekeeping bounded as the
-job store grows: jobs of one status oldest first (ix_jobs_status_created replaces
+job store grows: jobs of one process and status (the count of a list filtered by both),
+jobs of one status oldest first (ix_jobs_status_created replaces
 ix_jobs_status, which left a sort), job events by time (what the housekeeping prunes; the
 index on their job id served no query) and deployed processes by alias.
 
@@ -19,6 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_jobs_workspace_process_status_created",
+        "jobs",
+        ["workspace", "process_id", "status", "created", "id"],
+    )
     op.create_index("ix_jobs_status_created", "jobs", ["status", "created", "id"])
     op.drop_index("ix_jobs_status", table_name="jobs")
     op.create_index("ix_job_events_time", "job_events", ["time"])
@@ -34,3 +40,4 @@ def downgrade() -> None:
     op.drop_index("ix_job_events_time", table_name="job_events")
     op.create_index("ix_jobs_status", "jobs", ["status"])
     op.drop_index("ix_jobs_status_created", table_name="jobs")
+    op.drop_index("ix_jobs_workspace_process_status_created", table_name="jobs")
