@@ -76,7 +76,9 @@ def resident(root: Path) -> None:
         jobs += [submit(http, base, f"queued {i}", pause=600) for i in range(100)]
         until(lambda: matched(http, base, "accepted") == 100, "100 queued jobs")
         print(f"  10 running + 100 queued      {rss_mib(process.pid):7.1f} MiB", flush=True)
-        for job in jobs:  # their sleeps must not outlive the server
+        # The queued first, the newest first, so that none starts as a slot frees; their
+        # sleeps must not outlive the server.
+        for job in reversed(jobs):
             http.delete(f"{base}{JOBS}/{job}")
         until(lambda: matched(http, base, "accepted", "running") == 0, "the jobs dismissed")
 
@@ -92,47 +94,49 @@ def run_jobs(
             submit(http, base, f"{tag} {i}")
         until(lambda: matched(http, base, "accepted", "running") == 0, "the jobs' ends")
         rss.append(rss_mib(os.getpid()))
+        print(f"    {min(start + batch, count):5d} jobs: RSS {rss[-1]:.1f} MiB", flush=True)
     failed = matched(http, base, "failed", "dismissed")
     assert failed == 0, f"{failed} jobs failed"
     return rss
 
 
 def leak_check(root: Path, jobs: int, warmup: int, top: int) -> None:
-    tracemalloc.start(5)
+    tracemalloc.start()
     settings = Settings(data_dir=root / "leak", workspaces=REPO / "workspaces", max_jobs=2)
     with requests.Session() as http, running(settings) as (_, base):
         run_jobs(http, base, warmup, "warm-up")
+        # The RSS is read after the first snapshot (which it then holds) and before the
+        # second: a snapshot takes tens of MiB, which are not the server's.
         gc.collect()
-        before, rss_before = tracemalloc.take_snapshot(), rss_mib(os.getpid())
-        traced_before = tracemalloc.get_traced_memory()[0]
+        before = tracemalloc.take_snapshot()
+        rss_before, traced_before = rss_mib(os.getpid()), tracemalloc.get_traced_memory()[0]
         start = time.perf_counter()
         batches = run_jobs(http, base, jobs, "leak")
         elapsed = time.perf_counter() - start
         gc.collect()
-        after, rss_after = tracemalloc.take_snapshot(), rss_mib(os.getpid())
-        traced_after = tracemalloc.get_traced_memory()[0]
+        rss_after, traced_after = rss_mib(os.getpid()), tracemalloc.get_traced_memory()[0]
+        after = tracemalloc.take_snapshot()
     print(f"  {jobs} jobs in {elapsed:.0f} s (after {warmup} to warm up), server traced")
     print(f"  RSS of this process     {rss_before:7.1f} -> {rss_after:7.1f} MiB "
           f"({(rss_after - rss_before) * 1024 / jobs:+.1f} KiB per job)")
-    print("  RSS after each 50 jobs: " + " ".join(f"{r:.0f}" for r in batches))
+    print(f"  RSS after the first and the last 50: {batches[0]:.1f} -> {batches[-1]:.1f} MiB")
     print(f"  traced Python memory    {traced_before / 2**20:7.1f} -> "
           f"{traced_after / 2**20:7.1f} MiB "
           f"({(traced_after - traced_before) / 1024 / jobs:+.2f} KiB per job)")
     ignore = [tracemalloc.Filter(False, tracemalloc.__file__),
               tracemalloc.Filter(False, "<frozen importlib._bootstrap*>")]  # fmt: skip
-    diff = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
-    print(f"  top {top} growths (size, count, where it was allocated):")
+    diff = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "lineno")
+    print(f"  top {top} growths (size, count, the line that allocated):")
     for stat in diff[:top]:
-        frames = " <- ".join(
-            f"{Path(f.filename).name}:{f.lineno}" for f in list(stat.traceback)[-1:-4:-1]
-        )
-        print(f"    {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d}  {frames}")
+        frame = stat.traceback[0]
+        where = f"{Path(frame.filename).parent.name}/{Path(frame.filename).name}:{frame.lineno}"
+        print(f"    {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d}  {where}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="jobs of the leak check")
-    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--skip-resident", action="store_true")
     args = parser.parse_args()

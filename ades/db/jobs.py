@@ -142,9 +142,11 @@ class JobStore:
         match in all: counted up to ``COUNT_AHEAD`` jobs past the page, None beyond (more
         pages follow). A full count would read every match, and its cost would grow with
         the store: the page itself is read off an index at the same cost at any size."""
-        where = self._where(workspace, query or JobQuery())
+        listing = self.listing(workspace, query or JobQuery())
         cap = min(offset + limit + COUNT_AHEAD, _LARGEST_ROW)
-        matching = select(jobs.c.id).where(*where).limit(cap + 1).subquery()
+        # Counted in the listing's order: its index is read as far as the count goes, and
+        # a filter no index holds (a duration) reads rows stored near each other.
+        matching = listing.with_only_columns(jobs.c.id).limit(cap + 1).subquery()
         with self.engine.connect() as conn:
             matched = conn.execute(select(func.count()).select_from(matching)).scalar_one()
             total = matched if matched <= cap else None
@@ -152,9 +154,7 @@ class JobStore:
                 # Past the end: an empty page, without asking the database for an offset it
                 # may not even take (SQLite refuses integers past 64 bits).
                 return [], total
-            rows = conn.execute(
-                self.listing(workspace, query or JobQuery()).limit(limit).offset(offset)
-            ).mappings()
+            rows = conn.execute(listing.limit(limit).offset(offset)).mappings()
             return [_job(r) for r in rows], total
 
     def listing(self, workspace: str, query: JobQuery) -> Select[Any]:
