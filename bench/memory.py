@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -134,6 +136,8 @@ def leak_check(root: Path, jobs: int, warmup: int, top: int) -> None:
 
 
 def main() -> None:
+    # A kill (not only Ctrl-C) stops the servers and the jobs' sleeps.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="jobs of the leak check")
     parser.add_argument("--warmup", type=int, default=20)
