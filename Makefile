@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/edge.py
+	$(BIN)/python bench/store_scale.py
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) .ades

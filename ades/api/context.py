@@ -24,7 +24,11 @@ def workspace_urls(workspace: str, root: str) -> Urls:
 
 
 def page_links(
-    url: str, offset: int, limit: int, total: int, params: list[tuple[str, str]] | None = None
+    url: str,
+    offset: int,
+    limit: int,
+    total: int | None,
+    params: list[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
     """self/next/prev hrefs of one page of a listing at ``url``; ``params`` (the listing's
     filters) are carried into each."""
@@ -33,7 +37,7 @@ def page_links(
         return f"{url}?{urlencode([*(params or []), ('limit', limit), ('offset', at)])}"
 
     links = {"self": href(offset)}
-    if offset + limit < total:
+    if total is None or offset + limit < total:  # None: too many to count, so more follow
         links["next"] = href(offset + limit)
     if offset > 0:
         links["prev"] = href(max(offset - limit, 0))

@@ -115,13 +115,17 @@ def callback_document(job: Job) -> dict[str, Any]:
     return doc
 
 
-def job_list(jobs: list[Job], total: int, urls: Urls, page: dict[str, str]) -> dict[str, Any]:
+def job_list(
+    jobs: list[Job], total: int | None, urls: Urls, page: dict[str, str]
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"jobs": [status_info(j, urls) for j in jobs]}
     doc["links"] = [link(page["self"], "self")] + [
         link(page[rel], rel) for rel in ("next", "prev") if rel in page
     ]
-    # The OGC name first; EOEPCA clients read numberTotal.
-    doc["numberMatched" if urls.flavour == "ogc-api" else "numberTotal"] = total
+    # The OGC name first; EOEPCA clients read numberTotal. Left out when too many match
+    # to count (JobStore.list): both are optional.
+    if total is not None:
+        doc["numberMatched" if urls.flavour == "ogc-api" else "numberTotal"] = total
     return doc
 
 

@@ -65,7 +65,15 @@ jobs = Table(
     Index("ix_jobs_workspace_created", "workspace", "created", "id"),
     Index("ix_jobs_workspace_process_created", "workspace", "process_id", "created", "id"),
     Index("ix_jobs_workspace_status_created", "workspace", "status", "created", "id"),
-    Index("ix_jobs_status", "status"),
+    # Both filters at once: the count of a list (up to 1000 past its page) reads this index
+    # alone, not a row per job of one of the two.
+    Index(
+        "ix_jobs_workspace_process_status_created",
+        "workspace", "process_id", "status", "created", "id",
+    ),  # fmt: skip
+    # Jobs of one status in any workspace, oldest first: the queued and running jobs the
+    # housekeeping and a restart go through, without a sort.
+    Index("ix_jobs_status_created", "status", "created", "id"),
     # A cache lookup: a workspace's jobs of one key, the newest results first.
     Index("ix_jobs_workspace_cache_key", "workspace", "cache_key", "cache_time"),
 )
@@ -91,7 +99,8 @@ job_events = Table(
     Column("job_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("time", DateTime(timezone=True), nullable=False),
-    Index("ix_job_events_job_id", "job_id"),
+    # The housekeeping deletes the events older than an hour.
+    Index("ix_job_events_time", "time"),
 )
 
 # API tokens (ADES_AUTH=token): each lets its bearer use one workspace. Only a digest of
@@ -125,6 +134,8 @@ deployed_processes = Table(
     Column("revision", Integer, nullable=False),
     Column("deployed", DateTime(timezone=True), nullable=False),
     Column("updated", DateTime(timezone=True), nullable=False),
+    # A process asked for by its alias.
+    Index("ix_deployed_processes_workspace_alias", "workspace", "alias"),
 )
 
 

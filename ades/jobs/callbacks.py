@@ -27,6 +27,10 @@ EVENTS = {
     JobStatus.SUCCESSFUL: "successUri",
     JobStatus.FAILED: "failedUri",
 }
+# How many events sent lately are remembered, so that one reported twice (by a stop and by
+# the executor, moments apart) is sent once: the oldest are forgotten, or a server running
+# for months would hold every event it ever sent.
+REMEMBERED = 4096
 
 
 class CallbackSender:
@@ -55,7 +59,8 @@ class CallbackSender:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ades-callback")
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._sent: set[tuple[str, str, str]] = set()
+        # The events sent lately, oldest first (a dict keeps its insertion order).
+        self._sent: dict[tuple[str, str, str], None] = {}
 
     def job_changed(self, job_id: str) -> None:
         """Tell the job's subscriber, if it has one for the job's status now. Returns at once."""
@@ -68,7 +73,9 @@ class CallbackSender:
         with self._lock:
             if key in self._sent:
                 return
-            self._sent.add(key)
+            self._sent[key] = None
+            if len(self._sent) > REMEMBERED:
+                del self._sent[next(iter(self._sent))]
         event = EVENTS[job.status]
         self._pool.submit(self._deliver, uri, self.render(job), job.id, event)
 

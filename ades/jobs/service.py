@@ -383,7 +383,8 @@ class JobService:
 
     def list(
         self, workspace: str, limit: int, offset: int = 0, query: JobQuery | None = None
-    ) -> tuple[list[Job], int]:
+    ) -> tuple[list[Job], int | None]:
+        """A page of jobs and how many match: None when too many to count (JobStore.list)."""
         return self.store.list(workspace, limit, offset, query)
 
     def logs(

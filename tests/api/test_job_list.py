@@ -144,3 +144,20 @@ def test_bad_filters_are_400_naming_the_parameter(live, params, named):
     assert problem["type"] == "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/" \
         "invalid-parameter-value"
     assert named in problem["detail"]
+
+
+def test_a_list_counts_only_so_far_past_its_page(live, history, monkeypatch):
+    """numberMatched is left out when more than COUNT_AHEAD jobs match past the page (a
+    count of them all would read them all); `next` still says that more follow."""
+    monkeypatch.setattr("ades.db.jobs.COUNT_AHEAD", 5)
+    process, jobs = history
+    mine = [j for j in jobs if j.process_id == process[0]]
+    doc = _get(live, processID=process[0], limit=10)
+    assert "numberMatched" not in doc
+    assert "next" in {link["rel"] for link in doc["links"]}
+    validate(doc, "jobList.yaml")
+    assert _ids(doc) == [j.id for j in mine[::-1][:10]]
+    # Near the end, the rest is counted again.
+    last = _get(live, processID=process[0], limit=10, offset=len(mine) - 10)
+    assert last["numberMatched"] == len(mine)
+    assert "next" not in {link["rel"] for link in last["links"]}

@@ -11,7 +11,7 @@ import pytest
 from ades.db.jobs import WAITING, JobStore
 from ades.errors import NoSuchJob, TooManyJobs
 from ades.model import Job, JobStatus, utcnow
-from tests.db.conftest import ready_engine
+from tests.db.conftest import plans_left_unbounded, ready_engine
 
 
 @pytest.fixture
@@ -143,6 +143,55 @@ def test_listing_reads_an_index_in_order_without_a_scan_or_sort(tmp_path, query)
         plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
     assert any("USING INDEX ix_jobs_workspace" in step for step in plan), plan
     assert not any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan), plan
+
+
+def test_every_query_of_a_request_a_submit_or_the_housekeeping_is_read_off_an_index(store):
+    """No statement the server runs for a request, a submit, a claim or the housekeeping
+    reads the whole jobs (or events) table, or sorts: their cost stays flat as the store
+    grows. (The /metrics scrape's count per workspace and status, which reads one whole
+    index, is the one exception.)"""
+    from ades.model import JobQuery
+
+    job = _job()
+    store.add(job)
+    now = utcnow()
+    query = JobQuery(
+        process_ids=("a",), statuses=(JobStatus.FAILED,), created_from=now - timedelta(days=1)
+    )
+    calls = [
+        lambda: store.add(_job(), max_queued=100),
+        lambda: store.get("ws", job.id),
+        lambda: store.get_by_id(job.id),
+        lambda: store.list("ws", 10),
+        lambda: store.list("ws", 10, 0, query),
+        lambda: store.list("ws", 10, 0, JobQuery(statuses=(JobStatus.ACCEPTED,))),
+        lambda: store.count("ws", JobStatus.RUNNING),
+        lambda: store.waiting(),
+        lambda: store.waiting("ws", limit=3),
+        lambda: store.with_status([JobStatus.ACCEPTED]),
+        lambda: store.running_on("me"),
+        lambda: store.history("ws", "echo", 20),
+        lambda: store.cached("ws", "k", now),
+        lambda: store.claim(job.id, "me", now, max_running=2),
+        lambda: store.renew("me", [job.id], now),
+        lambda: store.lost(now),
+        lambda: store.events_after(0),
+        lambda: store.prune_events(now),
+        lambda: store.transition(job.id, JobStatus.ACCEPTED, max_queued=5),
+        lambda: store.update(job.id, only_in=[JobStatus.ACCEPTED], progress=3),
+        lambda: store.unmark_waiting(job.id),
+    ]
+    assert plans_left_unbounded(store.engine, calls) == {}
+
+
+def test_a_list_counts_up_to_count_ahead_past_its_page(store, monkeypatch):
+    monkeypatch.setattr("ades.db.jobs.COUNT_AHEAD", 2)
+    for _ in range(6):
+        store.add(_job())
+    page, total = store.list("ws", 2)
+    assert len(page) == 2 and total is None  # 6 match, more than 2 + 2 past the start
+    assert store.list("ws", 2, 2)[1] == 6
+    assert store.list("ws", 2, 2**70) == ([], 6)
 
 
 def _race(calls) -> list:

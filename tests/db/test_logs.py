@@ -20,3 +20,14 @@ def test_pages_after_an_offset_at_a_minimum_level(store):  # noqa: F811
     assert [e.message for e in logs.page("j1", None, LogLevel.WARNING, 100)] == ["e", "w"]
     assert [e.message for e in logs.page("j1", None, LogLevel.DEBUG, 2)] == ["d", "i"]
     assert everything[0].time.tzinfo is not None
+
+
+def test_a_page_is_read_off_its_index(store):  # noqa: F811
+    from tests.db.conftest import plans_left_unbounded
+
+    logs = LogStore(store.engine)
+    calls = [
+        lambda: logs.page("j", None, LogLevel.INFO, 10),
+        lambda: logs.page("j", 3, LogLevel.INFO, 10),
+    ]
+    assert plans_left_unbounded(store.engine, calls) == {}

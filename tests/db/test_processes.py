@@ -77,3 +77,10 @@ def test_remove_and_list(store):
     assert [p.process_id for p in store.list("ws")] == ["b"]
     with pytest.raises(NoSuchProcess):
         store.remove("ws", "a")
+
+
+def test_lookups_by_id_alias_and_workspace_are_read_off_indexes(store):
+    from tests.db.conftest import plans_left_unbounded
+
+    calls = [lambda: store.find("ws", "greet"), lambda: store.list("ws")]
+    assert plans_left_unbounded(store.engine, calls) == {}

@@ -29,7 +29,7 @@ def list_jobs(workspace: str, limit: int = 100, offset: int = 0) -> Response:
     root = root_url(workspace)
     jobs, total = services().jobs.list(workspace, limit, offset)
     links = [link(f"{root}/jobs", "self")]
-    if offset + limit < total:
+    if total is None or offset + limit < total:  # None: too many to count, so more follow
         links.append(link(f"{root}/jobs?{urlencode({'limit': limit, 'offset': offset + limit})}",
                           "next"))
     # A deleted (dismissed) job is gone for openEO; the page may be the shorter for it.
