@@ -141,7 +141,9 @@ class Supervisor:
                 if failure is not None:
                     raise SystemExit(f"ades: {failure}")
                 self.ready.add(index)
-            if not announced and len(self.ready) == self.settings.workers:
+            # Once one worker serves, the server answers (the others take their share of
+            # the socket as they come up): say where to go then, not after the slowest.
+            if not announced and self.ready:
                 names = Workspaces(self.settings.workspaces).names()
                 endpoint = self.endpoint or self.settings.s3_endpoint
                 print(banner(self.settings, names, endpoint), flush=True)
