@@ -97,9 +97,9 @@ def check_executor(settings: Settings) -> None:
         )
 
 
-def make_executor(settings: Settings, job_run: JobRun) -> Executor:
+def make_executor(settings: Settings, job_run: JobRun, events: JobEvents) -> Executor:
     if settings.executor == "local":
-        return LocalExecutor(job_run, settings.max_jobs)
+        return LocalExecutor(job_run, settings.max_jobs, job_run.store, events)
     if settings.executor == "celery":
         # Imported here: the local executor needs no Celery.
         from ades.execution.celery_executor import CeleryExecutor, celery_app
@@ -253,7 +253,7 @@ def _build(
         max_running=workspaces.max_running,
         cache_ttl=settings.cache_ttl,
     )
-    executor = make_executor(settings, job_run)
+    executor = make_executor(settings, job_run, events)
     closers.append(executor.shutdown)
     jobs = JobService(
         store,

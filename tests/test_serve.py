@@ -1,6 +1,7 @@
 """`ades serve --workers 2` as an operator starts it: one embedded S3 started by the parent,
 two workers sharing the port that both take requests and run the jobs they accept (a
-synchronous execute answers with its results), and nothing left running after SIGTERM."""
+synchronous execute answers with its results), a worker with room taking jobs the other
+accepted, and nothing left running after SIGTERM."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_two_workers_share_the_port_one_s3_and_stop_together(tmp_path):
     parent = subprocess.Popen(
         [str(Path(sys.executable).parent / "ades"), "serve", "--workers", "2", "--port",
          str(port), "--data-dir", str(tmp_path), "--workspaces", str(REPO / "workspaces")],
-        env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # One slot each: a second job sent to a busy worker runs only if the other takes it.
+        env={**clean, "ADES_MAX_JOBS": "2"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )  # fmt: skip
     tree: list[psutil.Process] = []
@@ -76,6 +79,21 @@ def test_two_workers_share_the_port_one_s3_and_stop_together(tmp_path):
             return len(runners) == 2
 
         poll(lambda: both_ran(), bool, deadline=120)
+
+        # Two jobs over one keep-alive connection reach one worker; they run at once all
+        # the same, the second on the other worker, which heard of it.
+        with requests.Session() as http:
+            ids = []
+            for n in range(2):
+                s = http.post(base + ECHO, json={"inputs": {"stringInput": f"w{n}", "pause": 60}},
+                              headers={"Prefer": "respond-async"}, timeout=60)
+                assert s.status_code == 201, s.text
+                ids.append(s.json()["jobID"])
+            running = poll(lambda: [store.get_by_id(j) for j in ids],
+                           lambda jobs: all(j.status.value == "running" for j in jobs))
+            assert len({job.runner for job in running}) == 2, running
+            for job_id in ids:
+                assert http.delete(f"{base}/demo/ogc-api/jobs/{job_id}").status_code == 200
         store.engine.dispose()
     finally:
         os.killpg(parent.pid, signal.SIGTERM)

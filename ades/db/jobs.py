@@ -50,6 +50,14 @@ class JobStore:
             if max_queued and job.status is JobStatus.ACCEPTED:
                 self._lock_workspace(conn, job.workspace)
             conn.execute(jobs.insert().values(**_row(job)))
+            if job.status is JobStatus.ACCEPTED:
+                # Heard by every process (JobEvents): a replica with a free slot may take
+                # the job before the one that accepted it has room (LocalExecutor).
+                conn.execute(
+                    job_events.insert().values(
+                        job_id=job.id, status=job.status.value, time=utcnow()
+                    )
+                )
             # Counted after the insert, in its transaction: on SQLite the insert holds the
             # one write lock from now to the commit, on PostgreSQL the workspace's lock.
             if (
@@ -77,6 +85,18 @@ class JobStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_job(r) for r in conn.execute(query).mappings()]
+
+    def queued(self, limit: int) -> list[str]:
+        """The ids of the oldest accepted jobs that wait for a runner (not for max_running),
+        in any workspace, at most ``limit``."""
+        query = (
+            select(jobs.c.id)
+            .where(jobs.c.status == JobStatus.ACCEPTED.value, jobs.c.message != WAITING)
+            .order_by(jobs.c.created, jobs.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
 
     def unmark_waiting(self, job_id: str) -> bool:
         """Take a waiting job to be queued again: True for the one caller that does (so a

@@ -1,5 +1,11 @@
 """The local Executor: a bounded thread pool on this machine. At most ``max_jobs`` jobs
-run at once; the others wait, still ``accepted``, in the pool's queue."""
+run at once; the others wait, still ``accepted``, in the pool's queue.
+
+Several processes may each have one (the workers of `ades serve`, replicas sharing a
+database): a job runs in the process that accepted it, and one whose pool has room also
+takes jobs accepted elsewhere (heard of as events, and looked for as a run ends), so that
+a burst sent to one of them does not wait while another idles. The claim in the database
+lets one of them run it; the others find it taken and drop it."""
 
 from __future__ import annotations
 
@@ -8,15 +14,28 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from ades.db.jobs import JobStore
 from ades.execution.job_run import JobRun
+from ades.jobs.events import JobEvents
 from ades.jobs.executor import Executor
+from ades.model import JobStatus
 
 log = logging.getLogger(__name__)
 
 
 class LocalExecutor(Executor):
-    def __init__(self, run: JobRun, max_jobs: int):
+    def __init__(
+        self,
+        run: JobRun,
+        max_jobs: int,
+        store: JobStore | None = None,
+        events: JobEvents | None = None,
+    ):
+        """``store`` and ``events``: where to find and hear of jobs accepted by other
+        processes (without them, this pool runs only the jobs submitted to it)."""
         self.run = run
+        self.max_jobs = max_jobs
+        self.store = store
         self.pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="ades-job")
         self._lock = threading.Lock()
         # Queued or running submissions per job: a job started again may be submitted
@@ -25,6 +44,8 @@ class LocalExecutor(Executor):
         # One run of a job at a time: a re-run waits until the run before it has let go of
         # the job's working directory and of its runner slot.
         self._job_locks: dict[str, threading.Lock] = {}
+        if events is not None:
+            events.subscribe(self._heard)
 
     def submit(self, job_id: str) -> None:
         with self._lock:
@@ -45,6 +66,31 @@ class LocalExecutor(Executor):
         for job_id in active:
             self.run.cancel(job_id)
 
+    def _heard(self, job_id: str, status: JobStatus) -> None:
+        if status is JobStatus.ACCEPTED:
+            self._take_queued()
+
+    def _take_queued(self) -> None:
+        """Submit here the oldest jobs waiting for a runner, as many as the pool has room
+        for (none when it is full)."""
+        if self.store is None:
+            return
+        with self._lock:
+            free = self.max_jobs - len(self._active)
+            if free <= 0:
+                return
+            known = len(self._active)
+        try:
+            waiting = self.store.queued(free + known)
+        except Exception:
+            log.exception("looking for queued jobs failed")
+            return
+        for job_id in waiting:
+            with self._lock:
+                if job_id in self._active or len(self._active) >= self.max_jobs:
+                    continue
+            self.submit(job_id)
+
     def _run(self, job_id: str) -> None:
         try:
             with self._job_locks[job_id]:
@@ -57,3 +103,4 @@ class LocalExecutor(Executor):
                 if self._active[job_id] <= 0:
                     del self._active[job_id]
                     del self._job_locks[job_id]
+        self._take_queued()

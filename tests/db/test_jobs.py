@@ -168,6 +168,7 @@ def test_every_query_of_a_request_a_submit_or_the_housekeeping_is_read_off_an_in
         lambda: store.count("ws", JobStatus.RUNNING),
         lambda: store.waiting(),
         lambda: store.waiting("ws", limit=3),
+        lambda: store.queued(4),
         lambda: store.with_status([JobStatus.ACCEPTED]),
         lambda: store.running_on("me"),
         lambda: store.history("ws", "echo", 20),

@@ -189,17 +189,7 @@ def _run_until_cancelled(
     )
     thread.start()
     try:
-
-        def find_sleep() -> psutil.Process | None:
-            for child in psutil.Process().children(recursive=True):
-                try:
-                    if child.cmdline() == ["sleep", "300"]:
-                        return child
-                except psutil.NoSuchProcess:
-                    pass
-            return None
-
-        sleeper = eventually(find_sleep, timeout=60)
+        sleeper = eventually(_sleeper, timeout=60)
         pgid = os.getpgid(sleeper.pid)
         assert pgid != os.getpgid(0)  # the run has a process group of its own
         assert runner.cancel("long") is True
