@@ -1,11 +1,14 @@
 """How well jobs spread over workers: N trivial jobs (the demo `echo`) submitted at once,
-on 1 and on 2 workers of each executor (the local pool's slots in `ades serve`; Celery
+on 1 and on 2 workers of each executor (the local pool's slots in one `ades serve`
+process, and two worker processes of `ades serve --workers 2` of one slot each; Celery
 `ades worker` processes of one slot each, on PostgreSQL and Redis). Prints the wall time
 from the first submission to the last end (the latest ``finished`` the jobs report) against
 the ideal, jobs x one job's time / workers, as a ratio (1.0 is perfect; more is overhead
 or contention). One job's time is measured in the same deployment just before its burst
 (the median of a few bursts of one job, timed the same way), so the ratio stays meaningful
-however fast a job gets. The result cache is off: every job runs.
+however fast a job gets. The result cache is off: every job runs. Under each line, the
+machine's whole CPU time over the burst spread over its cores: the least the burst could
+take, whoever used it.
 
     make bench            # or: .venv/bin/python bench/throughput.py --jobs 200
 
@@ -84,13 +87,15 @@ def burst(base: str, jobs: int) -> tuple[float, float]:
 
 
 @contextmanager
-def local(settings: Settings, slots: int) -> Iterator[str]:
-    """`ades serve` in a process of its own (one worker, ``slots`` slots), so that this
-    client's requests do not share the server's interpreter as they would in a thread."""
+def local(settings: Settings, slots: int, processes: int = 1) -> Iterator[str]:
+    """`ades serve` in a process of its own (``processes`` workers sharing ``slots``
+    slots), so that this client's requests do not share the server's interpreter as they
+    would in a thread."""
     env = {name: str(getattr(settings, name)) for name in (
         "workspaces", "s3_endpoint", "s3_access_key", "s3_secret_key", "result_downloads",
         "cache_ttl")}  # fmt: skip
-    with separate(settings.data_dir, workers="1", max_jobs=str(slots), **env) as (_, base):
+    with separate(settings.data_dir, workers=str(processes), max_jobs=str(slots),
+                  **env) as (_, base):  # fmt: skip
         yield base
 
 
@@ -159,6 +164,10 @@ def main() -> None:
             for n in (1, 2) if "local" in args.executors else ():
                 measure(f"local, {n} slot(s)", local(replace(base, data_dir=root / f"l{n}"), n),
                         n, jobs)
+            if "local" in args.executors:
+                # The default of `ades serve` on two cores: two worker processes of one slot.
+                measure("local, 2 workers", local(replace(base, data_dir=root / "w2"), 2, 2),
+                        2, jobs)
             if "celery" not in args.executors:
                 return
             if not (postgres_reachable() and broker_reachable(BROKERS["redis"])):

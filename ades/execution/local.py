@@ -38,8 +38,8 @@ class LocalExecutor(Executor):
         self.store = store
         self.pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="ades-job")
         self._lock = threading.Lock()
-        # Queued or running submissions per job: a job started again may be submitted
-        # while its stopped run is still winding down.
+        # Queued or running submissions per job: without a store, a job started again is
+        # submitted while its stopped run is still winding down.
         self._active: Counter[str] = Counter()
         # One run of a job at a time: a re-run waits until the run before it has let go of
         # the job's working directory and of its runner slot.
@@ -49,9 +49,18 @@ class LocalExecutor(Executor):
 
     def submit(self, job_id: str) -> None:
         with self._lock:
-            self._active[job_id] += 1
-            self._job_locks.setdefault(job_id, threading.Lock())
+            if self.store is not None and job_id in self._active:
+                # Taken here already (heard of as queued), or its stopped run is winding
+                # down: the end of that run looks for queued jobs, and finds this one.
+                # A second submission would hold a slot while it waits for the first.
+                return
+            self._take(job_id)
         self.pool.submit(self._run, job_id)
+
+    def _take(self, job_id: str) -> None:
+        """Count a submission of the job (under the lock)."""
+        self._active[job_id] += 1
+        self._job_locks.setdefault(job_id, threading.Lock())
 
     def cancel(self, job_id: str) -> bool:
         # A queued job finds itself dismissed when its turn comes and does not start.
@@ -85,11 +94,14 @@ class LocalExecutor(Executor):
         except Exception:
             log.exception("looking for queued jobs failed")
             return
-        for job_id in waiting:
-            with self._lock:
-                if job_id in self._active or len(self._active) >= self.max_jobs:
-                    continue
-            self.submit(job_id)
+        taken = []
+        with self._lock:  # checked and counted at once: two callers never take one job
+            for job_id in waiting:
+                if job_id not in self._active and len(self._active) < self.max_jobs:
+                    self._take(job_id)
+                    taken.append(job_id)
+        for job_id in taken:
+            self.pool.submit(self._run, job_id)
 
     def _run(self, job_id: str) -> None:
         try:

@@ -80,7 +80,10 @@ def serve_env(seaweedfs, tmp_path):
         "ADES_S3_ACCESS_KEY": seaweedfs.access_key,
         "ADES_S3_SECRET_KEY": seaweedfs.secret_key,
         "ADES_S3_BUCKET": "ades-restart-tests",
-        "ADES_MAX_JOBS": "1",  # so the second job waits, accepted, behind the first
+        # One process with one slot, so the second job waits, accepted, behind the first
+        # (a second worker would take it).
+        "ADES_WORKERS": "1",
+        "ADES_MAX_JOBS": "1",
     }
 
 
