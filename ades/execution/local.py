@@ -45,7 +45,9 @@ class LocalExecutor(Executor):
         # the job's working directory and of its runner slot.
         self._job_locks: dict[str, threading.Lock] = {}
         if events is not None:
-            events.subscribe(self._heard)
+            # Only changes made elsewhere: a job this process queues again (a restart's
+            # take-back) is logged, then submitted, by the code that queued it.
+            events.subscribe_elsewhere(self._heard)
 
     def submit(self, job_id: str) -> None:
         with self._lock:

@@ -1,8 +1,9 @@
 """JobEvents: where a process hears of job status changes, wherever they were made. A change
 made here is heard at once (the store tells its listeners after the commit); one made by
 another process (a worker, another replica) is read from the ``job_events`` table, polled
-every ``interval`` seconds. Sync execute, ``Prefer: wait`` and the runner's cancel watcher
-listen here."""
+every ``interval`` seconds. A new job accepted anywhere is an event too (read from the table,
+in every process). Sync execute, ``Prefer: wait`` and the runner's cancel watcher listen
+here; so does a local pool with room, for jobs queued elsewhere."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class JobEvents:
         self.store = store
         self.interval = interval
         self._subscribers: list[Subscriber] = []
+        self._elsewhere: list[Subscriber] = []
         self._changed = threading.Condition()
         # Events already told (made here, or read before), skipped when a poll reads them.
         self._told: set[int] = set()
@@ -39,6 +41,12 @@ class JobEvents:
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber(job_id, status)`` for every status change from now on."""
         self._subscribers.append(subscriber)
+
+    def subscribe_elsewhere(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber(job_id, status)`` for every event read from the table, from
+        now on: the changes other processes made, and the new jobs accepted anywhere (an
+        insert tells no listener); not the changes this process made."""
+        self._elsewhere.append(subscriber)
 
     def wait(self, done: Callable[[], bool], timeout: float) -> bool:
         """Block until ``done()`` holds, checked after each status change (and at least
@@ -82,14 +90,14 @@ class JobEvents:
                     told = event in self._told
                     self._told.add(event)
                 if not told:
-                    self._tell(job_id, status)
+                    self._tell(job_id, status, elsewhere=True)
             with self._changed:
                 self._told = {e for e in self._told if e > self._last - _LOOKBACK}
 
-    def _tell(self, job_id: str, status: JobStatus) -> None:
+    def _tell(self, job_id: str, status: JobStatus, elsewhere: bool = False) -> None:
         with self._changed:
             self._changed.notify_all()
-        for subscriber in list(self._subscribers):
+        for subscriber in list(self._subscribers) + (list(self._elsewhere) if elsewhere else []):
             try:
                 subscriber(job_id, status)
             except Exception:

@@ -76,3 +76,25 @@ def test_wait_gives_up_at_its_timeout(engine):  # noqa: F811
         assert events.wait(lambda: False, timeout=0.2) is False
     finally:
         events.close()
+
+
+def test_a_new_job_is_heard_everywhere_and_changes_made_elsewhere_by_their_own_subscribers(
+    engine,  # noqa: F811
+):
+    """A job accepted by any process is an event (a pool with room may take it); the
+    subscribers of changes made elsewhere do not hear those this process made."""
+    here, elsewhere = JobStore(engine), JobStore(engine)
+    events = JobEvents(here, interval=0.05)
+    heard: list[tuple[str, JobStatus]] = []
+    events.subscribe_elsewhere(lambda job_id, status: heard.append((job_id, status)))
+    try:
+        remote = _job(elsewhere)
+        assert events.wait(lambda: (remote, JobStatus.ACCEPTED) in heard, timeout=30)
+        mine = _job(here)
+        assert here.transition(mine, JobStatus.RUNNING)
+        last = _job(elsewhere)
+        assert events.wait(lambda: (last, JobStatus.ACCEPTED) in heard, timeout=30)
+        assert (mine, JobStatus.RUNNING) not in heard
+        assert heard.count((mine, JobStatus.ACCEPTED)) == 1  # its arrival
+    finally:
+        events.close()
