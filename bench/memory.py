@@ -70,7 +70,9 @@ def until(condition, what: str, timeout: float = 600) -> None:
 
 def resident(root: Path) -> None:
     with requests.Session() as http, separate(
-        root / "resident", workspaces=str(REPO / "workspaces"), max_jobs="10"
+        # One worker: the process whose RSS is read is the one that serves and runs jobs
+        # (with several, the first process only starts the others).
+        root / "resident", workspaces=str(REPO / "workspaces"), max_jobs="10", workers="1"
     ) as (process, base):
         http.get(base + "/demo/ogc-api/processes").raise_for_status()
         print(f"  idle                         {rss_mib(process.pid):7.1f} MiB", flush=True)
