@@ -14,7 +14,6 @@ import socket
 import sys
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ades import serve as serving
@@ -91,16 +90,14 @@ def main(argv: list[str] | None = None) -> None:
                     workspaces=args.workspaces, workers=args.workers,
                 )
             )
-    except (DatabaseNotCurrent, ValueError, FileNotFoundError) as err:
-        # The operator's next step, in one line: a traceback would bury it. ValueError is
-        # what a setting the server cannot work with raises, before anything started;
-        # FileNotFoundError, a workspaces folder that is not there.
-        sys.exit(f"ades: {err}")
-    except OperationalError as err:
-        # The database did not answer at start (serve, worker): say which, in one line.
-        url = Settings.from_env(data_dir=getattr(args, "data_dir", None)).database
-        where = make_url(url).render_as_string(hide_password=True)
-        sys.exit(f"ades: cannot use the database {where}: {str(err.orig).strip()}")
+    except (DatabaseNotCurrent, ValueError, FileNotFoundError, OperationalError) as err:
+        # The operator's next step, in one line: a traceback would bury it.
+        # (The settings are read again only for a database that did not answer: a
+        # ValueError may be theirs.)
+        url = ""
+        if isinstance(err, OperationalError):
+            url = Settings.from_env(data_dir=getattr(args, "data_dir", None)).database
+        sys.exit(f"ades: {serving.startup_failure(err, url)}")
 
 
 def run_worker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -203,14 +203,23 @@ def _worker(
         server.close()
 
 
-def _startup_failure(err: BaseException, settings: Settings) -> str:
-    """What stopped a worker's start, in the words `ades serve` uses in one process."""
+def startup_failure(err: BaseException, database: str) -> str | None:
+    """What stopped a start, in one line for the operator, when it is something they can
+    mend (a setting, a missing folder, a database behind or not answering); None else."""
     if isinstance(err, (DatabaseNotCurrent, ValueError, FileNotFoundError)):
+        # ValueError: a setting the server cannot work with, raised before anything started;
+        # FileNotFoundError: a workspaces folder that is not there.
         return str(err)
     if isinstance(err, OperationalError):
-        where = make_url(settings.database).render_as_string(hide_password=True)
+        where = make_url(database).render_as_string(hide_password=True)
         return f"cannot use the database {where}: {str(err.orig).strip()}"
-    return "".join(traceback.format_exception(err)).strip()
+    return None
+
+
+def _startup_failure(err: BaseException, settings: Settings) -> str:
+    """What stopped a worker's start, in the words `ades serve` uses in one process."""
+    line = startup_failure(err, settings.database)
+    return line if line is not None else "".join(traceback.format_exception(err)).strip()
 
 
 def banner(settings: Settings, workspaces: list[str], s3_endpoint: str) -> str:
