@@ -177,17 +177,17 @@ class _Staging:
                 f"{folder / CATALOG} is not a readable STAC catalog: {err}"
             ) from err
 
-        documents: set[Path] = set()
+        documents = {Path(obj.get_self_href()).resolve() for obj in objects}
+        # The files upload while their STAC documents are rewritten and quicklooks drawn.
+        self.put_tree(folder, key, skip=documents)
         for obj in objects:
             local = Path(obj.get_self_href()).resolve()
-            documents.add(local)
             if self.quicklooks and isinstance(obj, pystac.Item):
                 quicklook.add_thumbnails(obj, folder, lambda png, rel: _put_bytes(
                     store, png, f"{key}/{rel}", quicklook.PNG), self.warn)
             for asset in getattr(obj, "assets", {}).values():
                 asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
             obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))
-        self.put_tree(folder, key, skip=documents)
         catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
         return store.uri(f"{key}/{CATALOG}")
 
