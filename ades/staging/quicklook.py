@@ -91,14 +91,17 @@ def add_thumbnails(
     folder: Path,
     put: Callable[[bytes, str], str],
     warn: Callable[[str], None],
+    taken: set[Path] | None = None,
     longest: int = LONGEST,
 ) -> None:
     """Add a quicklook asset to ``item`` for each of its raster assets that is a file of
     ``folder`` (asset hrefs still local): ``thumbnail`` for the first, ``<asset key>-thumbnail``
     for the others, role thumbnail. ``put(png, path)`` stores the PNG at ``path`` (relative to
-    ``folder``: ``<raster stem>.thumbnail.png`` beside the raster) and returns its href. An
-    item that already has a thumbnail keeps its own; a raster that cannot be shown is told to
-    ``warn`` and gets none."""
+    ``folder``: ``<raster stem>.thumbnail.png`` beside the raster, unless the application
+    wrote a file of that name or it is in ``taken``, the paths given quicklooks so far, which
+    this adds to) and returns its href. An item that already has a thumbnail keeps its own; a
+    raster that cannot be shown is told to ``warn`` and gets none."""
+    taken = set() if taken is None else taken
     assets = item.assets
     if any("thumbnail" in (asset.roles or []) for asset in assets.values()):
         return
@@ -115,7 +118,9 @@ def add_thumbnails(
                 if kind == "declared":
                     warn(f"no quicklook of {rel}: rasterio cannot open it")
                 continue
-            href = put(png, _free_name(rel, folder).as_posix())
+            beside = _free_name(rel, folder, taken)
+            taken.add(beside)
+            href = put(png, beside.as_posix())
         except Exception as err:  # a quicklook never fails the job
             warn(f"no quicklook of {rel}: {err}")
             continue
@@ -212,12 +217,12 @@ def _raster_kind(asset: pystac.Asset, path: Path) -> str | None:
     return None
 
 
-def _free_name(rel: Path, folder: Path) -> Path:
-    """``<stem>.thumbnail.png`` beside the raster, or ``<stem>.thumbnail-<n>.png`` when the
-    application wrote a file of that name itself."""
+def _free_name(rel: Path, folder: Path, taken: set[Path]) -> Path:
+    """``<stem>.thumbnail.png`` beside the raster, or ``<stem>.thumbnail-<n>.png`` when that
+    name is a file of the application's or another raster's quicklook (``a.tif``, ``a.jp2``)."""
     name = rel.with_name(rel.stem + SUFFIX)
     n = 1
-    while (folder / name).exists():
+    while (folder / name).exists() or name in taken:
         name = rel.with_name(f"{rel.stem}.thumbnail-{n}.png")
         n += 1
     return name

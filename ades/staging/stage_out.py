@@ -180,11 +180,12 @@ class _Staging:
         documents = {Path(obj.get_self_href()).resolve() for obj in objects}
         # The files upload while their STAC documents are rewritten and quicklooks drawn.
         self.put_tree(folder, key, skip=documents)
+        drawn: set[Path] = set()
         for obj in objects:
             local = Path(obj.get_self_href()).resolve()
             if self.quicklooks and isinstance(obj, pystac.Item):
                 quicklook.add_thumbnails(obj, folder, lambda png, rel: _put_bytes(
-                    store, png, f"{key}/{rel}", quicklook.PNG), self.warn)
+                    store, png, f"{key}/{rel}", quicklook.PNG), self.warn, drawn)
             for asset in getattr(obj, "assets", {}).values():
                 asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
             obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))

@@ -196,6 +196,19 @@ def test_each_raster_asset_of_an_item_gets_a_thumbnail_asset(tmp_path):
     assert told == ["no quicklook of fake.tif: rasterio cannot open it"]
 
 
+def test_rasters_of_one_name_get_quicklooks_of_their_own(tmp_path):
+    _write(tmp_path / "a.tif", np.ones((1, 4, 4), np.uint8))
+    _write(tmp_path / "a.tiff", np.ones((1, 6, 6), np.uint8))
+    stored: dict[str, bytes] = {}
+    taken: set[Path] = set()
+    for name in ("a.tif", "a.tiff"):
+        item = _item(tmp_path, {"data": pystac.Asset(f"./{name}", roles=["data"])})
+        add_thumbnails(item, tmp_path.resolve(), lambda png, rel: stored.setdefault(rel, png),
+                       print, taken)
+    assert [_read(png)[0].shape for png in stored.values()] == [(1, 4, 4), (1, 6, 6)]
+    assert list(stored) == ["a.thumbnail.png", "a.thumbnail-1.png"]
+
+
 def test_an_item_with_a_thumbnail_of_its_own_keeps_it(tmp_path):
     _write(tmp_path / "red.tif", np.ones((1, 4, 4), np.uint8))
     own = pystac.Asset("./thumb.png", media_type=pystac.MediaType.PNG, roles=["thumbnail"])
