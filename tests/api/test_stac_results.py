@@ -15,6 +15,7 @@ import requests
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
+from tests.api.deploying import CWL_YAML, unique
 from tests.stac_data import download, http_server, stac_validate, write_band
 
 
@@ -136,3 +137,53 @@ def test_rasters_the_server_describes_get_a_quicklook_each(live, scene):
     thumbnail = _thumbnail(item)
     assert thumbnail["title"] == "Quicklook of scene-B04.tif"
     assert _png_shape(thumbnail["href"]) == (1, 32, 32)  # as small as the band: not enlarged
+
+
+# A package whose own catalog declares a GeoTIFF that is no TIFF at all.
+BROKEN_RASTER = """
+cwlVersion: v1.2
+class: CommandLineTool
+id: {pid}
+requirements:
+  InitialWorkDirRequirement:
+    listing:
+      - entryname: write.py
+        entry: |
+          import json, os
+          os.makedirs("out/scene")
+          open("out/scene/broken.tif", "wb").write(b"II*\\x00 not really")
+          json.dump({{"type": "Catalog", "stac_version": "1.0.0", "id": "out", "description": "x",
+                     "links": [{{"rel": "item", "href": "./scene/scene.json"}}]}},
+                    open("out/catalog.json", "w"))
+          json.dump({{"type": "Feature", "stac_version": "1.0.0", "id": "scene",
+                     "geometry": None, "properties": {{"datetime": "2024-05-01T00:00:00Z"}},
+                     "links": [], "assets": {{"data": {{"href": "./broken.tif",
+                     "type": "image/tiff; application=geotiff", "roles": ["data"]}}}}}},
+                    open("out/scene/scene.json", "w"))
+baseCommand: [python3, write.py]
+inputs: []
+outputs:
+  out:
+    type: Directory
+    outputBinding: {{glob: out}}
+"""
+
+
+def test_a_raster_without_a_quicklook_is_a_warning_in_the_job_log(live):
+    pid = unique("broken-raster")
+    r = live.post("/lab/ogc-api/processes", data=BROKEN_RASTER.format(pid=pid), headers=CWL_YAML)
+    assert r.status_code == 201, r.text
+    try:
+        r = live.post(f"/lab/ogc-api/processes/{pid}/execution", json={"inputs": {}},
+                      headers={"Prefer": "respond-async"})
+        assert r.status_code == 201, r.text
+        done = live.wait_for(r.headers["Location"], {"successful", "failed"}, deadline=180)
+        assert done["status"] == "successful", done
+        logs = live.http.get(r.headers["Location"] + "/logs", params={"level": "warning"})
+        assert [e["message"] for e in logs.json()["logs"]] == [
+            "no quicklook of scene/broken.tif: rasterio cannot open it"]
+        item = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results/out",
+                        params={"path": "scene/scene.json"}).json()
+        assert set(item["assets"]) == {"data"}
+    finally:
+        live.delete(f"/lab/ogc-api/processes/{pid}")
