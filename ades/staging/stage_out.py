@@ -92,9 +92,7 @@ def stage_out(
     when = when or pystac.utils.now_in_utc()
     results = {}
     with store.uploads() as upload:
-        staging = _Staging(store, upload, when)
-        staging.warn = on_warning or log.warning
-        staging.quicklooks = quicklooks
+        staging = _Staging(store, upload, when, on_warning or log.warning, quicklooks)
         for index, (output_id, value) in enumerate(outputs.items(), start=1):
             if on_output and value is not None:
                 on_output(output_id, index, len(outputs))
@@ -106,13 +104,20 @@ def stage_out(
 class _Staging:
     """The outputs of one stage-out, their files handed to ``upload`` as they are found."""
 
-    def __init__(self, store: ObjectStore, upload: Upload, when: datetime):
+    def __init__(
+        self,
+        store: ObjectStore,
+        upload: Upload,
+        when: datetime,
+        warn: Callable[[str], None] = log.warning,
+        quicklooks: bool = True,
+    ):
         self.store = store
         self.upload = upload
         self.when = when
         self.size = 0  # bytes of the files handed to upload
-        self.warn: Callable[[str], None] = log.warning
-        self.quicklooks = True
+        self.warn = warn  # told what went wrong without failing the stage-out
+        self.quicklooks = quicklooks
 
     def stage(self, value: Any, key: str, name: str) -> Any:
         if isinstance(value, list):
