@@ -292,6 +292,8 @@ def _child(request: dict[str, Any], out: int, err: int) -> int:
         signal.SIGTERM,
         lambda signum, _: threading.Thread(target=stop, args=(signum,), daemon=True).start(),
     )
+    if "--provenance" in argv:
+        _guard_research_object()
     if _parser is None:  # not warmed up (a test calling this directly)
         warm_up()
     assert _parser is not None
@@ -303,6 +305,32 @@ def _child(request: dict[str, Any], out: int, err: int) -> int:
         )
     finally:
         _terminate_processes()
+
+
+def _guard_research_object() -> None:
+    """cwltool writes its research object in main()'s ``finally``, after it printed the
+    outputs: an error there (a full disk, a target it cannot replace) would escape main()
+    and fail a run whose outputs are complete. In this child only, that step logs a
+    warning instead and leaves no research object, which the runner then reports."""
+    import cwltool.main as cwltool_main
+
+    close_ro = cwltool_main.close_ro
+
+    def guarded(research_object: Any, save_to: str | None = None) -> None:
+        try:
+            close_ro(research_object, save_to)
+        except Exception as err:
+            cwltool_main._logger.warning(
+                "[provenance] the research object could not be written to %s: %s", save_to, err
+            )
+            with contextlib.suppress(Exception):
+                close_ro(research_object)  # drop its temporary folder
+            if save_to and os.path.isdir(save_to):
+                import shutil
+
+                shutil.rmtree(save_to, ignore_errors=True)
+
+    cwltool_main.close_ro = guarded
 
 
 def main() -> None:
