@@ -57,6 +57,17 @@ CWL = "https://w3id.org/workflowhub/workflow-ro-crate#cwl"
 DOCKER_IMAGE = f"{TERMS}#DockerImage"
 
 
+def provenance_link(href: str) -> dict[str, str]:
+    """The ``rel: provenance`` link of a job's results to its provenance at ``href``."""
+    return {
+        "href": href,
+        "rel": "provenance",
+        "type": ZIP,
+        "title": "Provenance of the run: a Workflow Run RO-Crate (zip) of its CWLProv "
+        "research object",
+    }
+
+
 def server_version() -> str:
     """The version of this server, as its package metadata says."""
     try:
