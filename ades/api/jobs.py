@@ -304,24 +304,21 @@ def _sync_results(workspace: str, job: Job, urls: Urls, request_doc: dict[str, A
     job = services().jobs.results(workspace, job.id)  # raises for failed / dismissed jobs
     if urls.flavour == "wps3":
         return json_response(wps3_results(job))
-    headers = _provenance_header(urls, job)
     if not _answers_raw(urls, request_doc):
-        return json_response(_results_document(urls, job), headers=headers)
+        return json_response(_results_document(urls, job))
     results = ogc_results(job, _download(urls, job))
     body, media_type = raw_body(results, request.headers.get("Accept"), f"ades-{job.id}")
-    return Response(body, 200, content_type=media_type, headers=headers)
+    return Response(body, 200, content_type=media_type)
 
 
 def _results_document(urls: Urls, job: Job) -> dict[str, Any]:
     """The OGC results document of ``job``; a process with ``ades:StacResults: {form:
     feature-collection}`` has each STAC catalog output shown as a qualified value: its items
-    as a GeoJSON FeatureCollection, each linking to the output's STAC Collection. A job
-    with provenance has it linked under ``links`` (``rel: provenance``), unless an output
-    of the process is itself named ``links`` (the ``Link`` header still carries it)."""
+    as a GeoJSON FeatureCollection, each linking to the output's STAC Collection. Its
+    members are the outputs and nothing else: OGC clients read every member as one
+    (ogc-api-processes-client 0.6 refuses the whole document when one is a list of links),
+    so the provenance is linked in the ``Link`` header of ``get_results`` instead."""
     results = ogc_results(job, _download(urls, job))
-    provenance = _provenance_link(urls, job)
-    if provenance and "links" not in job.results:
-        results["links"] = [provenance]
     if _stac_results_form(job) != "feature-collection":
         return results
     stac = services().stac_results
@@ -358,8 +355,9 @@ def _provenance_link(urls: Urls, job: Job) -> dict[str, Any] | None:
 
 
 def _provenance_header(urls: Urls, job: Job) -> dict[str, str]:
-    """The provenance link as an HTTP ``Link`` header (RFC 8288), on every shape of the
-    results: raw ones and the EOEPCA document have no place for links in their body."""
+    """The provenance link as an HTTP ``Link`` header (RFC 8288) of ``…/results``, in every
+    shape: the OGC and EOEPCA documents have no place for links in their body. Not on a
+    synchronous execute's answer, whose Link headers OGC gives to outputs by reference."""
     link = _provenance_link(urls, job)
     if link is None:
         return {}

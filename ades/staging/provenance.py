@@ -34,14 +34,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import yaml
-from rocrate.model.contextentity import ContextEntity
-from rocrate.rocrate import ROCrate
 
 from ades.objectstore.store import ObjectStore
+
+if TYPE_CHECKING:
+    from rocrate.model.contextentity import ContextEntity
+    from rocrate.rocrate import ROCrate
 
 # Where a job's provenance lies, under the job's results prefix.
 PROVENANCE_KEY = "provenance/ro-crate.zip"
@@ -157,6 +159,10 @@ def _package_file(folder: Path) -> Path | None:
 
 
 def _crate(folder: Path, facts: RunFacts, run: dict[str, Any]) -> dict[str, Any]:
+    # Imported here: ro-crate-py takes a sixth of a second to import, which the API
+    # process, which only links the crates, need not pay at start.
+    from rocrate.rocrate import ROCrate
+
     crate = ROCrate(gen_preview=False)
     crate.metadata.extra_contexts.append(TERMS)
     root = crate.root_dataset
@@ -168,19 +174,19 @@ def _crate(folder: Path, facts: RunFacts, run: dict[str, Any]) -> dict[str, Any]
     )
     root["license"] = "proprietary"
     profiles = [
-        crate.add(ContextEntity(crate, f"{PROFILES}/{name}/{PROFILES_VERSION}", properties={
+        crate.add(_entity(crate, f"{PROFILES}/{name}/{PROFILES_VERSION}", properties={
             "@type": "CreativeWork", "name": f"{name.title()} Run Crate",
             "version": PROFILES_VERSION,
         }))
         for name in ("process", "workflow", "provenance")
     ]  # fmt: skip
-    profiles.append(crate.add(ContextEntity(crate, WORKFLOW_RO_CRATE, properties={
+    profiles.append(crate.add(_entity(crate, WORKFLOW_RO_CRATE, properties={
         "@type": "CreativeWork", "name": "Workflow RO-Crate", "version": "1.0"})))  # fmt: skip
     root["conformsTo"] = profiles
 
     packed_path = folder / "workflow" / "packed.cwl"
     packed = _load(packed_path)
-    language = crate.add(ContextEntity(crate, CWL, properties={
+    language = crate.add(_entity(crate, CWL, properties={
         "@type": "ComputerLanguage", "name": "Common Workflow Language",
         "alternateName": "CWL", "url": {"@id": "https://www.commonwl.org/"},
         "identifier": {"@id": "https://w3id.org/cwl/"},
@@ -216,18 +222,18 @@ def _crate(folder: Path, facts: RunFacts, run: dict[str, Any]) -> dict[str, Any]
             crate.add_file(path, name, properties={"name": description,
                                                    "encodingFormat": media})  # fmt: skip
 
-    ades = crate.add(ContextEntity(crate, "#ades", properties={
+    ades = crate.add(_entity(crate, "#ades", properties={
         "@type": "SoftwareApplication", "name": "ADES",
         "softwareVersion": facts.server_version, "version": facts.server_version,
     }))  # fmt: skip
     cwltool_version = _cwltool_version(folder)
-    cwltool = crate.add(ContextEntity(crate, "#cwltool", properties={
+    cwltool = crate.add(_entity(crate, "#cwltool", properties={
         "@type": "SoftwareApplication", "name": "cwltool",
         "url": {"@id": "https://github.com/common-workflow-language/cwltool"},
         **({"softwareVersion": cwltool_version} if cwltool_version else {}),
     }))  # fmt: skip
 
-    action = crate.add(ContextEntity(crate, f"#run-{facts.job_id}", properties={
+    action = crate.add(_entity(crate, f"#run-{facts.job_id}", properties={
         "@type": "CreateAction",
         "name": f"Run of process '{facts.process_id}', job {facts.job_id}",
         "instrument": workflow,
@@ -239,7 +245,7 @@ def _crate(folder: Path, facts: RunFacts, run: dict[str, Any]) -> dict[str, Any]
     images = [_image(crate, pull, facts.container_engine) for pull in _docker_pulls(packed)]
     if images:
         action["containerImage"] = images if len(images) > 1 else images[0]
-    organize = crate.add(ContextEntity(crate, f"#orchestration-{facts.job_id}", properties={
+    organize = crate.add(_entity(crate, f"#orchestration-{facts.job_id}", properties={
         "@type": "OrganizeAction",
         "name": f"Orchestration of job {facts.job_id} by the ADES",
         "instrument": [ades, cwltool],
@@ -279,7 +285,7 @@ def _parameters(crate: ROCrate, process: dict[str, Any], kind: str) -> list[Cont
         if not isinstance(parameter, dict) or "id" not in parameter:
             continue
         name = _parameter_name(str(parameter["id"]))
-        out.append(crate.add(ContextEntity(crate, _parameter_id(name, kind), properties={
+        out.append(crate.add(_entity(crate, _parameter_id(name, kind), properties={
             "@type": "FormalParameter", "name": name,
             "additionalType": _additional_type(parameter.get("type")),
         })))  # fmt: skip
@@ -344,7 +350,7 @@ def _value_entities(crate: ROCrate, folder: Path, name: str, value: Any) -> Iter
         for item in value:
             yield from _value_entities(crate, folder, name, item)
     else:
-        yield crate.add(ContextEntity(crate, f"#param-{name}-{_short(value)}", properties={
+        yield crate.add(_entity(crate, f"#param-{name}-{_short(value)}", properties={
             "@type": "PropertyValue", "name": name,
             "value": value if isinstance(value, str) else json.dumps(value),
         }))  # fmt: skip
@@ -360,7 +366,7 @@ def _data_entity(crate: ROCrate, folder: Path, value: dict[str, Any]) -> Any:
             if isinstance(item, dict) and item.get("class") in ("File", "Directory")
         ]
         ident = f"#dir-{_short(value.get('basename') or value.get('location'))}"
-        dataset = crate.add(ContextEntity(crate, ident, properties={
+        dataset = crate.add(_entity(crate, ident, properties={
             "@type": "Dataset", "name": value.get("basename") or "directory"}))  # fmt: skip
         if parts:
             dataset["hasPart"] = parts
@@ -384,7 +390,7 @@ def _data_entity(crate: ROCrate, folder: Path, value: dict[str, Any]) -> Any:
         return crate.add_file(path, relative, properties=properties)
     # Not in the bag (cwltool copies every file it sees): named, without its bytes.
     ident = f"#file-{_short(checksum or location)}"
-    entity = crate.add(ContextEntity(crate, ident, properties={"@type": "File", **properties}))
+    entity = crate.add(_entity(crate, ident, properties={"@type": "File", **properties}))
     crate.root_dataset.append_to("hasPart", entity)
     return entity
 
@@ -435,7 +441,7 @@ def _image(crate: ROCrate, pull: str, engine: str) -> ContextEntity:
         properties["tag"] = tag
     if digest:
         properties["sha256"] = digest.removeprefix("sha256:")
-    return crate.add(ContextEntity(crate, f"#image-{_short(pull)}", properties=properties))
+    return crate.add(_entity(crate, f"#image-{_short(pull)}", properties=properties))
 
 
 def _cwltool_version(folder: Path) -> str | None:
@@ -482,3 +488,10 @@ def _short(value: Any) -> str:
 
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def _entity(crate: ROCrate, ident: str, properties: dict[str, Any]) -> ContextEntity:
+    """A contextual entity of ``crate`` (ro-crate-py imported only when a crate is made)."""
+    from rocrate.model.contextentity import ContextEntity
+
+    return ContextEntity(crate, ident, properties=properties)

@@ -190,8 +190,6 @@ class StacResults:
                 "href": provenance["href"], "type": ZIP, "roles": ["metadata", "provenance"],
                 "title": "Provenance of the run (Workflow Run RO-Crate, zip)",
             }  # fmt: skip
-            if job.provenance and "size" in job.provenance:
-                assets[PROVENANCE_KEY]["file:size"] = job.provenance["size"]
         doc: dict[str, Any] = {
             "type": "Collection",
             "stac_version": "1.0.0",
