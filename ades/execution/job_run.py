@@ -369,10 +369,13 @@ class JobRun:
         runner made none or it could not be uploaded: the job's outputs are complete
         either way, so that is a warning in its log, never a failure."""
         if outcome.provenance is None:
-            why = outcome.provenance_failure or (
-                "this runner keeps no provenance research object of its runs"
-            )
-            self.logs.add(job.id, LogLevel.WARNING, f"no provenance kept: {why}")
+            if outcome.provenance_failure:
+                why = outcome.provenance_failure
+                self.logs.add(job.id, LogLevel.WARNING, f"no provenance kept: {why}")
+            else:  # the Calrissian runner's: it writes no research object
+                self.logs.add(
+                    job.id, LogLevel.INFO, "no provenance kept: this runner records none"
+                )
             return None
         facts = RunFacts(
             job_id=job.id,

@@ -56,6 +56,8 @@ WORKFLOW_RO_CRATE = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
 # The Workflow Run terms (ContainerImage, containerImage, DockerImage, …).
 TERMS = "https://w3id.org/ro/terms/workflow-run"
 CWL = "https://w3id.org/workflowhub/workflow-ro-crate#cwl"
+# Data files of the bag larger than this are zipped without compression.
+STORED_ABOVE = 8 << 20
 DOCKER_IMAGE = f"{TERMS}#DockerImage"
 
 
@@ -102,13 +104,13 @@ def publish(folder: Path, facts: RunFacts, objects: ObjectStore, prefix: str) ->
     sha256 of the zip)."""
     describe(folder, facts)
     archive = folder.with_name(folder.name + ".zip")
-    pack(folder, archive)
-    key = f"{prefix}/{PROVENANCE_KEY}"
-    href = objects.put_file(archive, key, ZIP)
-    record = {"href": href, "type": ZIP, "size": archive.stat().st_size,
-              "sha256": _sha256(archive)}  # fmt: skip
-    archive.unlink()
-    return record
+    try:
+        pack(folder, archive)
+        href = objects.put_file(archive, f"{prefix}/{PROVENANCE_KEY}", ZIP)
+        return {"href": href, "type": ZIP, "size": archive.stat().st_size,
+                "sha256": _sha256(archive)}  # fmt: skip
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def describe(folder: Path, facts: RunFacts) -> dict[str, Any]:
@@ -140,13 +142,16 @@ def describe(folder: Path, facts: RunFacts) -> dict[str, Any]:
 
 def pack(folder: Path, archive: Path) -> None:
     """Zip the research object with its files at the zip's root (``ro-crate-metadata.json``
-    and ``bagit.txt`` first)."""
+    and ``bagit.txt`` first). Metadata and small files are deflated; large data files
+    (rasters, mostly compressed already) are stored as they are, which costs no CPU."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     first = [folder / CRATE_FILE, folder / "bagit.txt"]
     ordered = [p for p in first if p in files] + [p for p in files if p not in first]
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
         for path in ordered:
-            out.write(path, path.relative_to(folder).as_posix())
+            name = path.relative_to(folder).as_posix()
+            large = name.startswith("data/") and path.stat().st_size > STORED_ABOVE
+            out.write(path, name, zipfile.ZIP_STORED if large else zipfile.ZIP_DEFLATED)
 
 
 def _package_file(folder: Path) -> Path | None:
