@@ -112,6 +112,8 @@ def test_the_results_link_to_a_downloadable_provenance(live, kept):
     assert asset["href"] == link["href"] and "provenance" in asset["roles"]
     logs = live.get(f"/lab/ogc-api/jobs/{job_id}/logs").json()["logs"]
     assert any(e["message"].startswith("provenance kept: ") for e in logs)
+    # Nothing of cwltool's provenance machinery is said to the user but that.
+    assert not [e for e in logs if "Warning" in e["message"] or e["level"] == "warning"], logs
 
 
 def test_the_provenance_names_package_inputs_outputs_image_and_server(live, kept):
