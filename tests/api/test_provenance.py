@@ -228,5 +228,35 @@ def test_a_workspace_that_opts_out_keeps_no_provenance(live):
     assert r.status_code == 404
 
 
+CATALOG = """\
+cwlVersion: v1.2
+class: CommandLineTool
+id: PID
+$namespaces:
+  s: https://schema.org/
+s:softwareVersion: 1.0.0
+baseCommand: [python3, -c]
+arguments:
+  - |
+    import json, os
+    os.makedirs("cat")
+    json.dump({"type": "Catalog", "stac_version": "1.0.0", "id": "cat", "description": "one",
+               "links": []}, open("cat/catalog.json", "w"))
+inputs: {}
+outputs:
+  cat: {type: Directory, outputBinding: {glob: cat}}
+"""
+
+
+def test_the_root_catalog_of_a_stac_output_links_the_provenance(live):
+    pid = deploy(live, "lab", CATALOG)
+    done = execute(live, "lab", pid, {})
+    base = f"/lab/ogc-api/jobs/{done['jobID']}"
+    catalog = live.get(f"{base}/results/cat").json()
+    [link] = [x for x in catalog["links"] if x["rel"] == "provenance"]
+    assert link["href"] == live.url(f"{base}/download/provenance/ro-crate.zip")
+    assert live.http.get(link["href"]).content[:2] == b"PK"
+
+
 def _listed(value: Any) -> list[dict]:
     return value if isinstance(value, list) else [value]
