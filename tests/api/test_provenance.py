@@ -228,6 +228,21 @@ def test_a_workspace_that_opts_out_keeps_no_provenance(live):
     assert r.status_code == 404
 
 
+def test_a_job_that_reuses_results_carries_the_provenance_of_the_run_that_made_them(live):
+    objects = live.server.services.objects
+    href = objects.put_bytes(WORDS, f"cache/provenance-in/{unique('words')}.txt")
+    pid = deploy(live, "cache", SHOUT)
+    first = execute(live, "cache", pid, {"text": {"href": href}, "times": 1})
+    second = execute(live, "cache", pid, {"text": {"href": href}, "times": 1})
+    assert second["reusedFrom"] == first["jobID"]
+    [link] = [x for x in second["links"] if x["rel"] == "provenance"]
+    # Its own copy, under its own prefix, which outlives the first job's dismissal.
+    assert f"/jobs/{second['jobID']}/download/" in link["href"]
+    assert live.delete(f"/cache/ogc-api/jobs/{first['jobID']}").status_code == 200
+    crate = zipfile.ZipFile(io.BytesIO(live.http.get(link["href"]).content))
+    assert read(crate, "metadata/ades-run.json")["job"] == first["jobID"]
+
+
 CATALOG = """\
 cwlVersion: v1.2
 class: CommandLineTool
