@@ -377,18 +377,19 @@ class JobRun:
                     job.id, LogLevel.INFO, "no provenance kept: this runner records none"
                 )
             return None
-        facts = RunFacts(
-            job_id=job.id,
-            workspace=job.workspace,
-            process_id=job.process_id,
-            entry=entry,
-            package_digest=hashlib.sha256(package.encode()).hexdigest(),
-            started=self.store.get_by_id(job.id).started,
-            finished=utcnow(),
-            inputs=redact.deep(job.request.get("inputs") or {}),
-            container_engine=getattr(self.runner, "container_engine", "none"),
-        )
         try:
+            self._progress(job.id, 99, "staging out the provenance of the run")
+            facts = RunFacts(
+                job_id=job.id,
+                workspace=job.workspace,
+                process_id=job.process_id,
+                entry=entry,
+                package_digest=hashlib.sha256(package.encode()).hexdigest(),
+                started=self.store.get_by_id(job.id).started,
+                finished=utcnow(),
+                inputs=redact.deep(job.request.get("inputs") or {}),
+                container_engine=getattr(self.runner, "container_engine", "none"),
+            )
             record = publish(outcome.provenance, facts, self.objects, prefix)
         except Exception as err:
             log.warning("job %s: its provenance could not be kept", job.id, exc_info=True)
