@@ -483,6 +483,7 @@ def _row(job: Job) -> dict[str, Any]:
         "cache_key": job.cache_key,
         "cache_time": job.cache_time,
         "reused_from": job.reused_from,
+        "provenance": job.provenance,
     }
 
 
@@ -509,4 +510,5 @@ def _job(row: RowMapping) -> Job:
         cache_key=row["cache_key"],
         cache_time=aware(row["cache_time"]),
         reused_from=row["reused_from"],
+        provenance=row["provenance"],
     )
