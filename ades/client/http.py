@@ -151,7 +151,7 @@ def problem(response: requests.Response) -> str:
         said = ": ".join(part for part in (title, detail) if part)
     elif response.text.strip() and "html" not in response.headers.get("Content-Type", ""):
         said = response.text.strip().splitlines()[0][:200]
-    said = said or response.reason or "error"
+    said = " ".join(said.split()) or response.reason or "error"  # one line
     request = response.request
     return f"{said} ({response.status_code} from {request.method} {request.url})"
 

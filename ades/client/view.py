@@ -41,6 +41,8 @@ def status_line(doc: dict) -> str:
     progress = doc.get("progress")
     percent = f"{progress:>3}%" if isinstance(progress, int | float) else "   -"
     message = doc.get("message") or ""
+    if message == doc.get("status"):
+        message = ""
     return f"{doc.get('status', '?'):<10} {percent}  {message}".rstrip()
 
 
@@ -112,6 +114,7 @@ class JobView:
         self.job = job
         self.progress: Progress | None = None
         self.task: TaskID | None = None
+        self.shown = ""
         if live:
             self.progress = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -141,8 +144,9 @@ class JobView:
             self.progress.update(self.task, description=label,
                                  completed=progress if isinstance(progress, int | float)
                                  else None)
-        else:
-            self.print(f"[{status_line(doc)}]")
+        elif status_line(doc) != self.shown:
+            self.shown = status_line(doc)
+            self.print(f"[{self.shown}]")
 
     def log(self, entry: dict) -> None:
         self.print(log_line(entry))
