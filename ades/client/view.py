@@ -163,8 +163,8 @@ class JobView:
 
 
 class DownloadView:
-    """The progress of a download: one bar over all bytes and files on a terminal, one
-    line per finished file elsewhere."""
+    """The progress of a download: one bar over all bytes and files on a terminal (on
+    ``out``, stderr), one line per finished file on stdout elsewhere."""
 
     def __init__(self, files: int, live: bool, out: Console | None = None) -> None:
         self.out = out or console()
@@ -204,4 +204,4 @@ class DownloadView:
             self.progress.update(self.task, description=f"{self.finished}/{self.files} files")
             self.progress.console.print(line, markup=False, highlight=False)
         else:
-            print(line, file=self.out.file, flush=True)
+            print(line, flush=True)  # the command's output: stdout, as the bar is not there
