@@ -336,7 +336,7 @@ def _print_results(doc: Any) -> None:
         print(doc)
         return
     rows = [[name, view.output_text(value)] for name, value in view.outputs(doc)]
-    if len(rows) == 1 and rows[0][0] == "result":
+    if len(rows) == 1 and rows[0][0] == "":
         print(rows[0][1])
         return
     print(view.table(rows, ["OUTPUT", "VALUE"]))

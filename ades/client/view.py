@@ -101,7 +101,7 @@ def outputs(results: Any) -> list[tuple[str, Any]]:
                 for i, o in enumerate(results["outputs"]) if isinstance(o, dict)]
     if isinstance(results, dict) and not {"id", "value"} <= set(results):
         return [(k, v) for k, v in results.items() if k != "links"]
-    return [("result", results)]
+    return [("", results)]  # a bare value (a raw result), or pygeoapi's {"id", "value"}
 
 
 class JobView:
@@ -139,7 +139,9 @@ class JobView:
 
     def status(self, doc: dict) -> None:
         if self.progress is not None and self.task is not None:
-            label = f"{doc.get('status', '?')}: {doc.get('message') or ''}".rstrip(": ")
+            label = str(doc.get("status", "?"))
+            if doc.get("message") and doc.get("message") != doc.get("status"):
+                label += f": {doc['message']}"
             progress = doc.get("progress")
             self.progress.update(self.task, description=label,
                                  completed=progress if isinstance(progress, int | float)
