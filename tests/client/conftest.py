@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ades.cli import main
-from tests.api.conftest import live  # noqa: F401  (the session's live server)
+from tests.api.conftest import live, secured  # noqa: F401  (the session's servers)
 
 
 @dataclass

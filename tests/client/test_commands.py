@@ -292,3 +292,21 @@ def test_an_input_from_a_local_json_file(tmp_path):
     with pytest.raises(UsageError, match="note.txt: a local file is sent as its JSON value"):
         parse_inputs([f"b=@{tmp_path}/note.txt"])
 
+
+
+def test_a_token_from_the_option_or_the_environment(ades, secured, monkeypatch):
+    demo = secured.live.url("/demo/ogc-api")
+    ran = ades("processes", "--url", demo)
+    assert ran.code == 5
+    assert f"(401 from GET {demo}/processes)" in ran.err
+    ran = ades("execute", "echo", "-i", "stringInput=mine", "--sync", "--url", demo,
+               "--token", secured.tokens["demo"], "--json")
+    assert ran.code == 0, ran.err
+    assert ran.json() == {"echoOutput": "mine"}
+    monkeypatch.setenv("ADES_TOKEN", secured.tokens["demo"])
+    monkeypatch.setenv("ADES_URL", demo)
+    from ades.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["processes"])
+    assert exit.value.code == 0
