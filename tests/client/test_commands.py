@@ -145,6 +145,9 @@ def test_a_running_job_is_4_and_a_dismissed_one_3(ades, demo, live):
     ran = ades("status", job_url)
     assert ran.code == 4, ran.out
     assert ran.out.split()[1] in ("accepted", "running")
+    ran = ades("results", job_url)
+    assert ran.code == 4
+    assert "has no results: it is " in ran.err
     ran = ades("dismiss", job_url)
     assert ran.code == 0, ran.err
     assert ran.out.split()[1] == "dismissed"
