@@ -22,6 +22,7 @@ import requests
 from ades.client.http import EXIT_HTTP, FINAL, Api, ClientError
 
 EVENT_STREAM = "text/event-stream"
+JSON = {"Accept": "application/json"}
 # The stream sends a comment every 15 s: a read that waits longer means it is gone.
 READ_TIMEOUT = 60
 # Consecutive drops of the stream before giving up (each waits the stream's `retry`).
@@ -97,7 +98,7 @@ def follow(api: Api, job_url: str, level: str | None = None, logs: bool = True,
     """``("status", document)`` when the job's status, progress or message change,
     ``("log", entry)`` for each log entry (from ``level`` up), and last ``("end", final
     status document)``."""
-    status = api.json("GET", job_url)
+    status = api.json("GET", job_url, headers=JSON)
     events_url = monitor_link(status) or job_url + "/events"
     response = _open(api, events_url, level, None)
     if response is None:
@@ -191,9 +192,9 @@ def _poll(api: Api, job_url: str, status: dict, level: str | None, logs: bool,
             yield "status", status
         while logs:
             params = {"offset": offset, "level": level}
-            page = api.request("GET", job_url + "/logs", ok=(404, 405, 501),
+            page = api.request("GET", job_url + "/logs", ok=(404, 405, 501), headers=JSON,
                                params={k: v for k, v in params.items() if v})
-            if page.status_code != 200:
+            if page.status_code != 200 or "json" not in page.headers.get("Content-Type", ""):
                 logs = False
                 break
             entries = (page.json() or {}).get("logs") or []
@@ -206,4 +207,4 @@ def _poll(api: Api, job_url: str, status: dict, level: str | None, logs: bool,
             yield "end", status
             return
         time.sleep(interval)
-        status = api.json("GET", job_url)
+        status = api.json("GET", job_url, headers=JSON)
