@@ -146,6 +146,7 @@ class JobView:
             self.progress.update(self.task, description=label,
                                  completed=progress if isinstance(progress, int | float)
                                  else None)
+            self.progress.refresh()  # a new step shows now, not at the next tick
         elif status_line(doc) != self.shown:
             self.shown = status_line(doc)
             self.print(f"[{self.shown}]")
