@@ -23,6 +23,7 @@ REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+EVENT_STREAM = "text/event-stream"
 # The schema URL that says a qualified value of a results document is a GeoJSON
 # FeatureCollection (one the APEx dispatcher compares results' ``schema`` with).
 FEATURE_COLLECTION_SCHEMA = (
@@ -91,6 +92,7 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
     doc["links"] = [
         link(urls.job(job.id), "self", status_title),
         link(urls.job(job.id), "status", status_title),
+        link(urls("jobs", job.id, "events"), "monitor", "The job followed live", EVENT_STREAM),
     ]
     if job.status is JobStatus.SUCCESSFUL:
         results = urls("jobs", job.id, "results")

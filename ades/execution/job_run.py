@@ -239,7 +239,8 @@ class JobRun:
                 self.objects.delete_prefix(prefix + "/")
             size = sum(f.stat().st_size for f in (workdir / "outputs").rglob("*") if f.is_file())
             results = stage_out(
-                outcome.outputs, self.objects, prefix, when=job.created, on_output=staging
+                outcome.outputs, self.objects, prefix, when=job.created, on_output=staging,
+                on_warning=lambda message: self.logs.add(job.id, LogLevel.WARNING, message),
             )
             results = as_references(results, job.request.get("outputs") or {}, self.objects, prefix)
         except StageOutError as err:

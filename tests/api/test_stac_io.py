@@ -139,7 +139,9 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
         collection["links"])
     assets = collection["assets"]
     assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
+                           "rasters/scene-B04.thumbnail.png", "rasters/scene-B08.thumbnail.png",
                            "listing/assets.txt", "notes/notes/README.txt"}
+    assert assets["rasters/scene-B04.thumbnail.png"]["roles"] == ["thumbnail"]
     band = assets["rasters/scene-B04.tif"]
     assert band["href"] == f"{live.base}/lab/ogc-api/jobs/{job_id}/download/rasters/scene-B04.tif"
     assert band["roles"] == ["data"] and "tiff" in band["type"] and band["title"]
@@ -189,7 +191,9 @@ def test_a_result_catalog_is_the_stac_input_of_the_next_job(live, selected, how)
         href = f"s3://{live.server.services.objects.bucket}/lab/jobs/{job_id}/rasters/catalog.json"
     done = _run(live, {"scene": href})
     results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
-    assert _get(results["listing"]["href"]).split() == [b"scene-B04/data", b"scene-B08/data"]
+    # The quicklooks the first job's stage-out made are assets of its items like the bands.
+    assert _get(results["listing"]["href"]).split() == [
+        b"scene-B04/data", b"scene-B04/thumbnail", b"scene-B08/data", b"scene-B08/thumbnail"]
 
 
 def test_another_workspaces_results_cannot_be_staged_in(live, selected):
