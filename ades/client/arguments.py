@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ades.client import commands
 from ades.client.commands import LEVELS, Context
-from ades.client.http import EXIT_USAGE, Api, ClientError
+from ades.client.http import EXIT_OK, EXIT_USAGE, Api, ClientError
 from ades.client.view import console
 
 COMMANDS = ("processes", "describe", "deploy", "execute", "status", "watch", "logs",
@@ -114,3 +114,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("ades: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ades watch JOB | head`): no traceback, and no second
+        # error when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ades.client.events import Event, follow, lines, parse
+from ades.client import events
+from ades.client.events import Event, follow, lines, monitor_link, parse
 from ades.client.http import Api
 
 STREAM = (b"retry: 2000\n\n"
@@ -102,3 +103,38 @@ def test_a_dropped_stream_is_resumed_from_the_last_event_id():
     # The entry sent again after the reconnect is not shown twice.
     assert got == [("status", "running"), ("log", "one"), ("status", "running"),
                    ("log", "two"), ("end", "successful")]
+
+
+def test_follow_reads_the_live_servers_event_stream(live, monkeypatch):
+    """Our server links its stream from the status: the client follows it (polling would
+    fail here) from the first status to the end, each log entry once and in order."""
+
+    def no_polling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the client polled a server that offers its event stream")
+
+    monkeypatch.setattr(events, "_poll", no_polling)
+    r = live.post("/lab/ogc-api/processes/steps/execution", json={"inputs": {"pause": 0.2}},
+                  headers={"Prefer": "respond-async"})
+    job_url = r.headers["Location"]
+    assert monitor_link(r.json()) == job_url + "/events"
+    got = list(follow(Api(None), job_url))
+    kinds = [kind for kind, _ in got]
+    assert kinds[0] == "status" and kinds[-1] == "end" and kinds.count("end") == 1
+    assert got[-1][1]["status"] == "successful"
+    ids = [int(doc["id"]) for kind, doc in got if kind == "log"]
+    assert ids == sorted(set(ids))
+    messages = [doc["message"] for kind, doc in got if kind == "log"]
+    assert "first says 1" in messages and messages[-1] == "job successful"
+    progress = [doc["progress"] for kind, doc in got if kind == "status"]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+    # Reopened from an entry on, the stream sends the status, then only later entries.
+    middle = ids[len(ids) // 2]
+    response = events._open(Api(None), job_url + "/events", None, str(middle))
+    assert response is not None
+    with response:
+        again = list(parse(lines(response.iter_content(chunk_size=None))))
+    assert again[1].event == "status"
+    later = [int(json.loads(e.data)["id"]) for e in again if e.event == "log"]
+    assert later == [i for i in ids if i > middle]
+    assert again[-1].event == "end"
