@@ -116,8 +116,12 @@ def test_download_walks_a_stac_catalog_to_its_assets(ades, live, tmp_path):
     assert live.wait_for(job_url, {"successful", "failed"}, 180)["status"] == "successful"
     ran = ades("results", job_url, "--download", str(tmp_path), "--json")
     assert ran.code == 0, ran.err
-    (entry,) = ran.json()["files"]
-    assert entry["path"] == "ndvi_catalog/ndvi/ndvi.tif"
-    got = (tmp_path / entry["path"]).read_bytes()
-    assert got == requests.get(entry["href"], timeout=30).content
-    assert got[:4] in (b"II*\x00", b"MM\x00*")
+    files = {entry["path"]: entry for entry in ran.json()["files"]}
+    # The item's assets: the NDVI raster (and its quicklook, when the server made one).
+    assert "ndvi_catalog/ndvi/ndvi.tif" in files
+    assert all(path.startswith("ndvi_catalog/ndvi/") for path in files)
+    for path, entry in files.items():
+        got = (tmp_path / path).read_bytes()
+        assert got == requests.get(entry["href"], timeout=30).content, path
+    assert (tmp_path / "ndvi_catalog/ndvi/ndvi.tif").read_bytes()[:4] in (b"II*\x00",
+                                                                         b"MM\x00*")
