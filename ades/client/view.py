@@ -22,6 +22,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from ades.client.http import FINAL
+
 
 def console(file: TextIO | None = None) -> Console:
     """A console on ``file`` (stdout by default, looked up now: tests replace it). Rich
@@ -115,6 +117,7 @@ class JobView:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.shown = ""
+        self.ending = False
         if live:
             self.progress = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -147,6 +150,8 @@ class JobView:
                                  completed=progress if isinstance(progress, int | float)
                                  else None)
             self.progress.refresh()  # a new step shows now, not at the next tick
+        elif doc.get("status") in FINAL and not self.ending:
+            pass  # said by end(), after the last log entries the stream sends after it
         elif status_line(doc) != self.shown:
             self.shown = status_line(doc)
             self.print(f"[{self.shown}]")
@@ -155,6 +160,7 @@ class JobView:
         self.print(log_line(entry))
 
     def end(self, doc: dict) -> None:
+        self.ending = True
         self.status(doc)
         if self.progress is not None:
             self.progress.stop()
