@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     client.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in client.COMMANDS:
-        sys.exit(client.run(parser, args))
+        sys.exit(client.run(args))
 
     try:
         if args.command == "db":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ades.client import commands
 from ades.client.commands import LEVELS, Context
-from ades.client.http import EXIT_OK, EXIT_USAGE, Api, ClientError
+from ades.client.http import EXIT_OK, EXIT_USAGE, Api, ClientError, UsageError
 from ades.client.view import console
 
 COMMANDS = ("processes", "describe", "deploy", "execute", "status", "watch", "logs",
@@ -82,13 +82,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "job", help="the job id, or its URL")
 
 
-def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """The exit code of the client command ``args`` asks for; errors as one line on
     stderr (``ades: ...``), never a traceback."""
     try:
         inputs = commands.parse_inputs(args.inputs) if args.command == "execute" else {}
         if args.command == "results" and args.parallel < 1:
-            parser.error(f"--parallel {args.parallel}: at least 1")
+            raise UsageError(f"--parallel {args.parallel}: at least 1")
         ctx = Context(Api(args.url, args.token), args.as_json, console().is_terminal)
         if args.command == "processes":
             return commands.processes(ctx)

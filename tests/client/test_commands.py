@@ -224,6 +224,8 @@ def test_logs_of_a_failed_job_at_error_level(ades, lab, live):
         (["execute", "echo", "-i", "=3"], "-i '=3': expected NAME=VALUE"),
         (["execute", "echo", "-i", "x=@nowhere.json"], "-i x=@nowhere.json: no such file"),
         (["status", "a/b"], "job 'a/b': give a job id or a job URL"),
+        (["deploy", "/no/such.cwl"], "/no/such.cwl: No such file or directory"),
+        (["results", "j", "--download", "d", "--parallel", "0"], "--parallel 0: at least 1"),
     ],
 )
 def test_bad_arguments_are_usage_errors_naming_them(ades, demo, argv, named):
@@ -231,6 +233,15 @@ def test_bad_arguments_are_usage_errors_naming_them(ades, demo, argv, named):
     assert ran.code == 2
     assert named in ran.err
     assert ran.err.startswith(f"ades {argv[0]}: error: ")
+
+
+def test_replace_of_a_package_without_an_id_asks_for_one(ades, demo, tmp_path):
+    package = tmp_path / "anonymous.cwl"
+    package.write_text("cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: 'true'\n"
+                       "inputs: {}\noutputs: {}\n")
+    ran = ades("deploy", str(package), "--replace", "--url", demo)
+    assert ran.code == 2
+    assert f"{package}: cannot tell the process id to replace: give --id" in ran.err
 
 
 def test_without_url_a_usage_error_says_how_to_give_it(ades):
