@@ -205,8 +205,8 @@ def execute(ctx: Context, process: str, inputs: dict[str, Any], sync: bool,
     else:
         headers["Prefer"] = "respond-async"
     url = ctx.api.process_url(process) + "/execution"
-    response = ctx.api.request("POST", url, json=body, headers=headers,
-                               timeout=(ctx.api.timeout, SYNC_WAIT + 30) if sync else None)
+    wait = {"timeout": (ctx.api.timeout, SYNC_WAIT + 30)} if sync else {}
+    response = ctx.api.request("POST", url, json=body, headers=headers, **wait)
     doc = _maybe_json(response)
     if response.status_code == 200:  # the results themselves (sync, or a sync-only process)
         if ctx.as_json:
@@ -215,9 +215,21 @@ def execute(ctx: Context, process: str, inputs: dict[str, Any], sync: bool,
             _print_results(doc if doc is not None else response.text)
         return EXIT_OK
     job_url = _job_url(ctx.api, response, doc)
-    if sync or watch_it:
+    if sync:  # the server made it a job all the same (it outlasted the wait): wait for it
+        final: dict = {}
+        for kind, doc in follow(ctx.api, job_url, logs=False):
+            if kind == "end":
+                final = doc
+        code = exit_code(str(final.get("status")))
+        if code != EXIT_OK:
+            print(f"ades: job {final.get('jobID', job_url)} {final.get('status')}"
+                  + (": " + view.failure_text(final) if final.get("status") == "failed"
+                     else ""), file=sys.stderr)
+            return code
+        return results(ctx, job_url)
+    if watch_it:
         code = watch(ctx, job_url)
-        if code == EXIT_OK and (sync or not ctx.as_json):
+        if code == EXIT_OK and not ctx.as_json:
             return results(ctx, job_url)
         return code
     if ctx.as_json:
@@ -233,7 +245,8 @@ def _job_url(api: Api, response: Any, doc: Any) -> str:
         return api.job_url(response.headers["Location"])
     if isinstance(doc, dict):
         for link in doc.get("links") or []:
-            if link.get("rel") in ("self", "monitor") and "/jobs/" in str(link.get("href")):
+            if (link.get("rel") == "self" and "/jobs/" in str(link.get("href"))
+                    and "event-stream" not in str(link.get("type"))):
                 return api.job_url(link["href"].split("?")[0])
         if doc.get("jobID"):
             return api.job_url(str(doc["jobID"]))

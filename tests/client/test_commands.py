@@ -113,6 +113,17 @@ def test_execute_sync_prints_the_results(ades, demo):
     assert ran.json() == {"echoOutput": "hello"}
 
 
+def test_execute_sync_of_a_process_that_only_runs_as_a_job_waits_for_it(ades, lab):
+    """The server answers --sync with a job (201): the client follows it quietly and
+    prints its results, as a synchronous answer would be."""
+    ran = ades("execute", "async-only", "-i", "word=patient", "--sync", "--url", lab, "--json")
+    assert ran.code == 0, ran.err
+    (said,) = ran.json().values()
+    assert "/download/" in said["href"]
+    ran = ades("execute", "async-only", "-i", "word=patient", "--sync", "--url", lab)
+    assert ran.code == 0 and ran.out.splitlines()[1].split()[0] == "said"
+
+
 def test_execute_async_then_status_results_and_exit_codes(ades, demo, live):
     ran = ades("execute", "echo", "-i", "stringInput=later", "--url", demo)
     assert ran.code == 0, ran.err
