@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/edge.py
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/event_streams.py
 
 clean:
 	rm -rf $(VENV) .ades

@@ -11,8 +11,10 @@ with ``Last-Event-ID`` gets the current status and only the entries after that o
 
 Everything is read from the database, so it works wherever the job runs. A status change
 heard by this process (made here, or read by ``JobEvents`` from the table) wakes the stream
-at once; progress and log entries written by another process are read every
-``interval`` seconds.
+at once. For the rest (progress, log entries, whoever wrote them) one watcher per process
+asks the database every ``interval`` seconds what changed of all the jobs followed here, in
+two queries however many streams are open, and wakes only the streams of jobs that changed:
+an idle stream costs no query and no thread.
 
 The stream is served here, as ASGI, behind routing, security and validation (so the
 contract, the credentials check and the 404 of an unknown job are the API's own), and never
@@ -83,9 +85,12 @@ class JobEventStream:
         self.app = app
         self.services = services
         self.interval = interval
-        # Streams of this process waiting on a job: woken when its status changes.
+        # Streams of this process waiting on a job: woken when it changes.
         self._waiting: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._watcher: asyncio.Task | None = None
+        # What the watcher last read of each followed job (JobService.marks).
+        self._marks: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
@@ -128,6 +133,35 @@ class JobEventStream:
         if not disconnected.is_set():
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    def follow(self, job_id: str, wake: asyncio.Event) -> None:
+        self._waiting[job_id].add(wake)
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch())
+
+    def unfollow(self, job_id: str, wake: asyncio.Event) -> None:
+        waiting = self._waiting.get(job_id)
+        if waiting is not None:
+            waiting.discard(wake)
+            if not waiting:
+                del self._waiting[job_id]
+                self._marks.pop(job_id, None)
+
+    async def _watch(self) -> None:
+        """While streams are open: every ``interval`` seconds, what changed of the jobs
+        they follow, and wake theirs."""
+        while self._waiting:
+            await asyncio.sleep(self.interval)
+            followed = list(self._waiting)
+            try:
+                marks = await asyncio.to_thread(self.services.jobs.marks, followed)
+            except Exception:
+                log.exception("reading the followed jobs failed; trying again")
+                continue
+            for job_id, mark in marks.items():
+                if job_id in self._waiting and self._marks.get(job_id) != mark:
+                    self._marks[job_id] = mark
+                    self._wake(job_id)
+
     def _heard(self, job_id: str, _status: JobStatus) -> None:
         """A status change (any thread): wake the streams of that job."""
         if self._loop is not None and self._waiting.get(job_id):
@@ -153,11 +187,9 @@ class _Stream:
     async def run(self, disconnected: asyncio.Event) -> None:
         jobs = self.owner.services.jobs
         wake = asyncio.Event()
-        waiting = self.owner._waiting[self.job.id]
-        waiting.add(wake)
+        self.owner.follow(self.job.id, wake)
         try:
             await self._write(f"retry: {RETRY_MS}\n\n".encode())
-            quiet = 0.0
             while not disconnected.is_set():
                 wake.clear()
                 job = self.job
@@ -169,21 +201,15 @@ class _Stream:
                 if job.status.finished and not more:
                     await self._write(event("end", self.last_log, doc))
                     return
-                if more:
-                    continue
-                try:
-                    await asyncio.wait_for(_first(wake, disconnected), self.owner.interval)
-                    quiet = 0.0
-                except TimeoutError:
-                    quiet += self.owner.interval
-                    if quiet >= KEEP_ALIVE:
-                        quiet = 0.0
+                if not more:
+                    try:
+                        await asyncio.wait_for(_first(wake, disconnected), KEEP_ALIVE)
+                    except TimeoutError:
                         await self._write(b": keep-alive\n\n")
+                        continue
                 self.job = await asyncio.to_thread(jobs.get, self.workspace, self.job.id)
         finally:
-            waiting.discard(wake)
-            if not waiting:
-                self.owner._waiting.pop(self.job.id, None)
+            self.owner.unfollow(self.job.id, wake)
 
     async def _logs(self) -> bool:
         """Send the entries after the last one sent; whether a full batch came (more may

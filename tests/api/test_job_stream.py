@@ -156,3 +156,22 @@ def test_a_bad_level_is_a_400_naming_it(live):
     assert r.json()["type"] == OGC1 + "invalid-parameter-value"
     assert "level" in r.json()["detail"] and "loud" in r.json()["detail"]
     live.wait_for(location, {"successful"})
+
+
+def test_open_streams_hold_no_request_thread(live):
+    """More streams than Flask has threads (a2wsgi's 10) are open on one job, and the API
+    still answers; dismissing the job ends every one of them."""
+    location = live.post("/lab/ogc-api/processes/sleep/execution",
+                         json={"inputs": {"seconds": 60}}, headers=ASYNC).headers["Location"]
+    opened = [requests.get(location + "/events", stream=True, timeout=60) for _ in range(12)]
+    try:
+        followed = [events(r) for r in opened]
+        assert all(next(seen)["event"] == "status" for seen in followed)
+        assert live.http.get(location, timeout=10).status_code == 200
+        assert live.get("/demo/ogc-api/processes", timeout=10).status_code == 200
+        assert live.http.delete(location, timeout=10).status_code == 200
+        for seen in followed:
+            assert [e for e in seen if "event" in e][-1]["data"]["status"] == "dismissed"
+    finally:
+        for r in opened:
+            r.close()

@@ -138,9 +138,11 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
     assert {"rel": "canonical", "href": url, "type": "application/geo+json"} in (
         collection["links"])
     assets = collection["assets"]
+    # Every result file, and the provenance of the run beside them.
     assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
                            "rasters/scene-B04.thumbnail.png", "rasters/scene-B08.thumbnail.png",
-                           "listing/assets.txt", "notes/notes/README.txt"}
+                           "listing/assets.txt", "notes/notes/README.txt",
+                           "provenance/ro-crate.zip"}
     assert assets["rasters/scene-B04.thumbnail.png"]["roles"] == ["thumbnail"]
     band = assets["rasters/scene-B04.tif"]
     assert band["href"] == f"{live.base}/lab/ogc-api/jobs/{job_id}/download/rasters/scene-B04.tif"
@@ -280,6 +282,7 @@ def test_a_plain_s3_prefix_is_a_directory_and_names_survive_the_round_trip(live)
     prefix = f"lab/jobs/{done['jobID']}"
     assert objects.list_keys(prefix + "/") == [
         f"{prefix}/log/re:sult",
+        f"{prefix}/provenance/ro-crate.zip",  # the run's, beside its results
         f"{prefix}/result/A:Gln2Cys_result/A:Gln2Cys",
         f"{prefix}/result/A:Gln2Cys_result/sub dir/deep.txt",
         f"{prefix}/result/A:Gln2Cys_result/x:y.txt",
@@ -353,7 +356,8 @@ def test_directories_in_an_array_and_files_in_a_record_are_results(live):
         "output 'folders' has no directory or STAC document '2/three'")
     collection = live.http.get(base, headers={"Accept": "application/geo+json"}).json()
     assert set(collection["assets"]) == {"folders/0/one/a.txt", "folders/1/two/b.txt",
-                                         "pair/file/f.txt", "pair/folder/one/a.txt"}
+                                         "pair/file/f.txt", "pair/folder/one/a.txt",
+                                         "provenance/ro-crate.zip"}
 
 
 SECONDARY = """\
