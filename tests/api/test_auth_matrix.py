@@ -212,6 +212,8 @@ ROOT_OPERATIONS: dict[tuple[str, str], tuple[int, Callable[[Demo], Call]]] = {
         302, _get("/jobs/{d.file_job}/download/{d.file_path}", allow_redirects=False)),
     ("/jobs/{jobId}/definition", "get"): (200, _get("/jobs/{d.job}/definition")),
     ("/jobs/{jobId}/logs", "get"): (200, _get("/jobs/{d.job}/logs")),
+    # A finished job: its stream ends after its events.
+    ("/jobs/{jobId}/events", "get"): (200, _get("/jobs/{d.job}/events")),
     ("/jobs/{jobId}/estimate", "get"): (200, _get("/jobs/{d.job}/estimate")),
 }
 
