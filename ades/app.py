@@ -34,6 +34,7 @@ from ades.errors import AdesError
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.services import Services, build_services
 from ades.settings import Settings
+from ades.web.pages import HtmlPages
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,10 @@ def create_app(
         security_map=security_map(services.authenticator, services.links.signer),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
-    # Outermost: a status read it answers skips everything else (see its module).
+    # Outermost: the HTML pages, whose own requests for the JSON documents they render go
+    # through everything below; so the status cache never holds (nor answers) a page.
+    app.add_middleware(HtmlPages, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Then: a status read it answers skips everything else (see its module).
     app.add_middleware(
         StatusCache, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
