@@ -118,7 +118,7 @@
   }
 
   // The field's value for the request and its messages; undefined when left out.
-  function collect(field) {
+  function collect(field, mark) {
     const { spec, element } = field;
     const controls = Array.from(element.querySelectorAll(".value"));
     const messages = [];
@@ -128,7 +128,7 @@
       let bad = [];
       if (got.error) bad = [got.error];
       else if (!got.empty) bad = check(got.value, spec.schema);
-      control.setAttribute("aria-invalid", bad.length ? "true" : "false");
+      if (mark) control.setAttribute("aria-invalid", bad.length ? "true" : "false");
       if (bad.length && spec.repeated) {
         const at = controls.indexOf(control) + 1;
         messages.push(...bad.map((m) => "value " + at + " " + m));
@@ -147,7 +147,7 @@
       value = values[0];
       if (value === undefined && spec.required && !messages.length) messages.push("is required");
     }
-    if (messages.length) controls.forEach((c) => c.setAttribute("aria-invalid", "true"));
+    if (mark && messages.length) controls.forEach((c) => c.setAttribute("aria-invalid", "true"));
     return { value, messages };
   }
 
@@ -163,8 +163,9 @@
     let firstBad = null;
     let bad = 0;
     for (const field of fields) {
-      const { value, messages } = collect(field);
-      if (showMessages || field.touched) show(field, messages);
+      const mark = showMessages || Boolean(field.touched);
+      const { value, messages } = collect(field, mark);
+      if (mark) show(field, messages);
       if (messages.length) {
         bad += 1;
         firstBad = firstBad || field.element.querySelector(".value");
