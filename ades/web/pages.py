@@ -228,6 +228,11 @@ class HtmlPages:
         except Problem as problem:
             template, context = "error.html", _error_context(problem.answer)
             status = problem.answer.status
+            # What the API's error says besides its body (a 401's challenge, a 429's wait).
+            kept = [(k.encode(), v.encode("latin-1")) for k, v in problem.answer.headers.items()
+                    if k in ("www-authenticate", "retry-after")]  # fmt: skip
+        else:
+            kept = []
         context.update(_common(scope, params, query))
         body = self.env.get_template(template).render(context).encode()
         await send(
@@ -241,6 +246,7 @@ class HtmlPages:
                     (b"cache-control", b"no-cache"),
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
+                    *kept,
                 ],
             }
         )

@@ -246,3 +246,18 @@ def test_non_get_and_other_paths_pass_through(live, job):
     logs = live.get(f"/demo/ogc-api/jobs/{job}/logs", headers=HTML)
     assert logs.headers["Content-Type"] == "application/json"
     assert live.get("/healthz", headers=HTML).headers["Content-Type"] == "application/json"
+
+
+def test_pages_ask_with_the_requests_credentials(secured):
+    """Authentication is the API's: the page's own requests carry the caller's token."""
+    anonymous = secured.as_(None).get("/demo/ogc-api/processes", headers=HTML)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["Content-Type"].startswith("text/html")
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    other = secured.as_(secured.tokens["lab"]).get("/demo/ogc-api/processes", headers=HTML)
+    assert other.status_code == 403 and "demo" in other.text
+    mine = secured.as_(secured.tokens["demo"]).get("/demo/ogc-api/processes", headers=HTML)
+    assert mine.status_code == 200 and ">Echo</a>" in mine.text
+    root = secured.as_(secured.tokens["demo"]).get("/", headers=HTML)
+    assert root.status_code == 200 and "<h3>demo</h3>" in root.text
+    assert "<h3>lab</h3>" not in root.text
