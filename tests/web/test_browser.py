@@ -74,6 +74,12 @@ def shot(page, name: str) -> None:
 def test_execute_from_the_form_then_follow_the_job_live(live, page, raster_job):
     page.goto(live.url("/"))
     shot(page, "root")
+    page.get_by_role("link", name="OGC API - Processes of workspace 'demo'").click()
+    assert page.locator("h1").text_content() == "ADES workspace 'demo'"
+    shot(page, "landing")
+    response = page.goto(live.url("/demo/ogc-api/jobs/no-such-job"))
+    assert response.status == 404 and "no-such-job" in page.locator("main").text_content()
+    shot(page, "error-404")
     page.goto(live.url("/demo/ogc-api/processes"))
     shot(page, "processes")
     page.goto(live.url("/demo/ogc-api/processes/echo"))
