@@ -40,7 +40,6 @@ HTML = "text/html"
 REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
 STATUSES = ("accepted", "running", "successful", "failed", "dismissed", "created")
-FINAL = ("successful", "failed", "dismissed")
 LEVELS = ("debug", "info", "warning", "error")
 # The most log entries a job page shows at load (the JSON has the rest, by its links).
 LOG_LIMIT = 1000
@@ -184,7 +183,6 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = static_url
-    env.globals["FINAL"] = FINAL
     env.filters["when"] = _when
     env.filters["safe_href"] = _safe_href
     env.filters["pretty"] = _pretty
@@ -212,7 +210,8 @@ class HtmlPages:
         if page is None:
             await self.app(scope, receive, send)
             return
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        query = parse_qsl(scope["query_string"].decode("utf-8", "replace"),
+                          keep_blank_values=True)
         html = wants_html(scope, query)
         if not html:
             if html is False:  # ?f=json: JSON whatever the browser's Accept says
@@ -416,7 +415,7 @@ class HtmlPages:
                         "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
             await send({"type": "http.response.body", "body": body})
             return
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        query = dict(parse_qsl(scope["query_string"].decode("utf-8", "replace")))
         cache = (b"public, max-age=31536000, immutable" if query.get("v") == found.version
                  else b"no-cache")  # fmt: skip
         await send(
