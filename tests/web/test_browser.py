@@ -2,7 +2,7 @@
 a process from its form, follow the job live on its page (the event stream, no reload),
 open its results; the results of a raster job (footprint, assets, quicklook); keyboard use
 and client-side validation. Every page visited is saved as a screenshot in
-build/screenshots/ (CI keeps them as artifacts)."""
+build/screenshots/ (CI keeps them as artifacts) and checked by axe-core (WCAG 2.1 AA)."""
 
 from __future__ import annotations
 
@@ -66,9 +66,20 @@ def raster_job(live) -> str:
     return r.headers["Location"]
 
 
+# What axe-core checks every page for: WCAG 2.1 A and AA (labels, contrast, names of
+# controls, headings, lang…) and its best practices.
+AXE_RULES = {"runOnly": {"type": "tag",
+                         "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
+
+
 def shot(page, name: str) -> None:
+    """Save the page as build/screenshots/<name>.png, and check it with axe-core."""
+    from axe_playwright_python.sync_playwright import Axe
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    violations = Axe().run(page, options=AXE_RULES).response["violations"]
+    assert [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in violations] == []
 
 
 def test_execute_from_the_form_then_follow_the_job_live(live, page, raster_job):
