@@ -202,3 +202,13 @@ def test_dismiss_from_the_job_page(live, page):
     page.wait_for_selector("#status.status-dismissed", timeout=JOB_DEADLINE)
     assert live.http.get(r.headers["Location"]).json()["status"] == "dismissed"
     shot(page, "job-dismissed")
+
+
+def test_the_dark_scheme_keeps_its_contrast(live, page):
+    """The stylesheet has dark colours for a browser that prefers them: axe checks those."""
+    page.emulate_media(color_scheme="dark")
+    for name, path in (("processes", "/demo/ogc-api/processes"),
+                       ("process-echo", "/demo/ogc-api/processes/echo"),
+                       ("jobs", "/demo/ogc-api/jobs")):  # fmt: skip
+        page.goto(live.url(path))
+        shot(page, f"dark-{name}")
