@@ -58,6 +58,9 @@ class Output:
     catalog: str | None = None
     items: list[Item] = field(default_factory=list)
     truncated: bool = False
+    # A plain directory output (its route lists files, not STAC): each file's path, href
+    # and media type.
+    files: list[dict[str, str]] | None = None
 
     @property
     def shown_value(self) -> str:
@@ -157,6 +160,9 @@ async def walk(output: Output, fetch: Fetch, within: str) -> None:
         href = queue.pop(0)
         document = await fetch(href)
         read += 1
+        if read == 1 and _is_listing(document):
+            output.files = [dict(f) for f in document["files"] if isinstance(f, Mapping)]
+            return
         item = item_of(document, href)
         if item is not None:
             output.items.append(item)
@@ -167,3 +173,9 @@ async def walk(output: Output, fetch: Fetch, within: str) -> None:
                 if target.startswith(within) and target not in seen:
                     seen.add(target)
                     queue.append(target)
+
+
+def _is_listing(document: Any) -> bool:
+    """The file list the results route gives for a plain directory output."""
+    return (isinstance(document, Mapping) and document.get("type") == "Directory"
+            and isinstance(document.get("files"), list))  # fmt: skip

@@ -261,3 +261,14 @@ def test_pages_ask_with_the_requests_credentials(secured):
     root = secured.as_(secured.tokens["demo"]).get("/", headers=HTML)
     assert root.status_code == 200 and "<h3>demo</h3>" in root.text
     assert "<h3>lab</h3>" not in root.text
+
+
+def test_a_file_output_is_a_download_link(live):
+    r = live.post("/lab/ogc-api/processes/steps/execution", headers=ASYNC,
+                  json={"inputs": {"pause": 0}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    live.wait_for(r.headers["Location"], {"successful"})
+    document = live.http.get(r.headers["Location"] + "/results").json()
+    page = live.http.get(r.headers["Location"] + "/results", headers=HTML)
+    assert page.status_code == 200
+    assert f'<a href="{document["result"]["href"]}" download>Download</a>' in page.text

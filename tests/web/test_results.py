@@ -70,3 +70,16 @@ def test_walk_follows_children_and_items_under_the_results_only():
     asyncio.run(walk(output, fetch, RESULTS))
     assert [i.id for i in output.items] == ["scene"]
     assert "http://elsewhere/item.json" not in asked and len(asked) == 3
+
+
+def test_a_plain_directory_is_its_file_list():
+    listing = {"type": "Directory", "name": "out",
+               "files": [{"path": "a.txt", "href": "http://h/d/a.txt", "type": "text/plain"}]}
+
+    async def fetch(url):
+        return listing
+
+    (output,) = outputs_of({"out": {"href": RESULTS + "/out", "type": "application/json"}},
+                           RESULTS)  # fmt: skip
+    asyncio.run(walk(output, fetch, RESULTS))
+    assert output.files == listing["files"] and output.items == []
