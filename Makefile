@@ -26,7 +26,7 @@ DISTRIBUTED_TESTS ?= tests/api/test_jobs.py tests/api/test_job_management.py \
 	tests/api/test_job_list.py tests/api/test_job_logs.py tests/api/test_callbacks.py \
 	tests/api/test_deployed_runs.py tests/api/test_result_downloads.py tests/api/test_stac_io.py \
 	tests/api/test_stac_results.py tests/api/test_job_estimate.py tests/api/test_clients.py \
-	tests/api/test_quotas.py tests/api/test_result_cache.py
+	tests/api/test_quotas.py tests/api/test_result_cache.py tests/api/test_job_stream.py
 
 test: $(STAMP)
 	$(BIN)/ruff check ades tests bench
@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/edge.py
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/event_streams.py
 
 clean:
 	rm -rf $(VENV) .ades

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import NotFound
 
 from ades.api import errors as api_errors
+from ades.api.job_stream import JobEventStream
 from ades.api.request_guards import BodyLimit, NoControlCharacters
 from ades.api.security import security_map
 from ades.api.spec import (
@@ -173,6 +174,11 @@ def create_app(
     app.add_middleware(NoControlCharacters, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.add_middleware(
         BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=settings.max_body_bytes
+    )
+    # Behind routing, security and validation: the event stream of a job is answered as
+    # ASGI, without holding one of Flask's few threads for as long as it lasts.
+    app.add_middleware(
+        JobEventStream, position=MiddlewarePosition.BEFORE_CONTEXT, services=services
     )
     app.add_error_handler(AdesError, api_errors.domain_error)
     app.add_error_handler(ProblemException, api_errors.rejected_request)

@@ -113,6 +113,9 @@ class Job:
     cache_key: str | None = None
     cache_time: datetime | None = None
     reused_from: str | None = None
+    # The provenance of the run that made the results (ades.staging.provenance): {"href":
+    # s3:// URI of its RO-Crate zip, "type", "size", "sha256"}; None when it has none.
+    provenance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,7 @@ def _build(
         events=events,
         max_running=workspaces.max_running,
         cache_ttl=settings.cache_ttl,
+        provenance=workspaces.provenance,
     )
     executor = make_executor(settings, job_run, events)
     closers.append(executor.shutdown)

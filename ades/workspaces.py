@@ -27,13 +27,16 @@ class WorkspacePolicy:
     running at once, more wait queued (0: no limit). ``max_queued``: jobs waiting; a
     submission beyond is refused (0: no limit). ``s3_read``: buckets besides the results
     bucket that s3:// inputs of the workspace may read. ``cache``: whether its jobs may reuse
-    the results of an earlier identical job (the result cache)."""
+    the results of an earlier identical job (the result cache). ``provenance``: whether a
+    successful job keeps the provenance of its run (an RO-Crate uploaded beside its
+    results)."""
 
     best_practice: str = "warn"
     max_running: int = 0
     max_queued: int = 0
     s3_read: tuple[str, ...] = ()
     cache: bool = True
+    provenance: bool = True
 
 
 class Workspaces:
@@ -77,6 +80,12 @@ class Workspaces:
         policy = self._policies.get(name)
         return policy.max_running if policy else 0
 
+    def provenance(self, name: str) -> bool:
+        """Whether the workspace's jobs keep their provenance; the default for one not (or
+        no longer) here."""
+        policy = self._policies.get(name)
+        return policy.provenance if policy else WorkspacePolicy.provenance
+
     def path(self, name: str) -> Path:
         self.check(name)
         return self.folder / name
@@ -107,10 +116,11 @@ def _read_policy(path: Path, defaults: WorkspacePolicy) -> WorkspacePolicy:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{path}: {name} must be a whole number ≥ 0, got {value!r}")
             checked[name] = value
-    if "cache" in values:
-        if not isinstance(values["cache"], bool):
-            raise ValueError(f"{path}: cache must be true or false, got {values['cache']!r}")
-        checked["cache"] = values["cache"]
+    for name in ("cache", "provenance"):
+        if name in values:
+            if not isinstance(values[name], bool):
+                raise ValueError(f"{path}: {name} must be true or false, got {values[name]!r}")
+            checked[name] = values[name]
     if "s3_read" in values:
         buckets = values["s3_read"]
         if not isinstance(buckets, list) or not all(

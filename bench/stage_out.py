@@ -6,7 +6,14 @@ and many files of 16 MiB in one Directory output. Prints medians and their ratio
 server's time / boto3's: below 1.0 the server is faster). The files are random bytes made
 in a temporary folder, removed at the end with the S3 data.
 
+Then the cost of the quicklooks: the stage-out of a Directory holding one 2000 x 2000 3-band
+GeoTIFF (described by the server, as a package that writes no catalog gets), with and without
+quicklooks, interleaved; once a plain tiled GeoTIFF (no overviews: the quicklook decimates the
+full resolution) and once a COG (read from its overviews). Prints medians and their ratio
+(with / without). ``--quicklook-only`` runs only these.
+
     .venv/bin/python bench/stage_out.py --big-mib 1024 --files 64 --runs 3
+    .venv/bin/python bench/stage_out.py --quicklook-only --runs 5
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import numpy as np
+import rasterio
 import requests
+from affine import Affine
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
@@ -50,6 +60,8 @@ def main() -> None:
     parser.add_argument("--big-mib", type=int, default=1024, help="size of the one big file")
     parser.add_argument("--files", type=int, default=64, help="how many 16 MiB files")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quicklook-only", action="store_true",
+                        help="only the cost of the quicklooks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -58,6 +70,9 @@ def main() -> None:
         try:
             store = S3ObjectStore(s3.endpoint, "bench", "bench-secret", BUCKET)
             store.wait_usable()
+            if args.quicklook_only:
+                quicklooks(store, root, args.runs)
+                return
             # What talking to SeaweedFS needs (path-style, checksums only where required);
             # everything else as boto3 comes.
             client = boto3.client(
@@ -119,8 +134,53 @@ def main() -> None:
                 print(f"  {name:<20} server {ours:6.2f} s ({size / ours:6.0f} MiB/s)  "
                       f"boto3 {theirs:6.2f} s ({size / theirs:6.0f} MiB/s)  "
                       f"ratio {ours / theirs:.2f}", flush=True)
+            quicklooks(store, root, args.runs)
         finally:
             s3.stop()
+
+
+def geotiff(path: Path, cog: bool) -> Path:
+    """A 2000 x 2000 3-band uint16 GeoTIFF of smooth fields with noise, deflated."""
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:2000, 0:2000]
+    data = np.stack([(np.sin(x / (150 + 40 * b)) + np.cos(y / 210)) * 800 + 2000
+                     + rng.normal(0, 60, (2000, 2000)) for b in range(3)]).astype(np.uint16)
+    profile = {"driver": "COG" if cog else "GTiff", "width": 2000, "height": 2000, "count": 3,
+               "dtype": "uint16", "crs": "EPSG:32631", "compress": "deflate",
+               "transform": Affine(10, 0, 500_000, 0, -10, 5_700_000)}
+    if not cog:
+        profile.update(tiled=True, blockxsize=512, blockysize=512)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return path
+
+
+def quicklooks(store: S3ObjectStore, root: Path, runs: int) -> None:
+    """The stage-out of one raster with and without its quicklook, interleaved; medians."""
+    print(f"quicklook cost: stage-out of a Directory with one 2000 x 2000 3-band GeoTIFF, "
+          f"{runs} interleaved runs, medians", flush=True)
+    for cog in (False, True):
+        source = geotiff(root / f"source-{cog}.tif", cog)
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for run in range(runs):
+            for looks in (True, False) if run % 2 == 0 else (False, True):
+                # A fresh folder (the raster linked in) each time: stage-out writes the
+                # catalog it describes the raster with into the folder.
+                folder = root / f"raster-{run}-{looks}-{cog}"
+                folder.mkdir()
+                os.link(source, folder / "scene.tif")
+                prefix = f"looks{run}{looks}{cog}"
+                start = time.perf_counter()
+                stage_out({"out": cwl(folder)}, store, prefix, quicklooks=looks)
+                times[looks].append(time.perf_counter() - start)
+                names = {k.rsplit("/", 1)[-1] for k in store.list_keys(prefix + "/")}
+                assert ("scene.thumbnail.png" in names) == looks, names
+                store.delete_prefix(prefix + "/")
+        with_, without = statistics.median(times[True]), statistics.median(times[False])
+        name = "COG with overviews" if cog else "GeoTIFF, no overviews"
+        size = source.stat().st_size / MIB
+        print(f"  {name:<22} ({size:4.1f} MiB)  with quicklook {with_:6.3f} s  "
+              f"without {without:6.3f} s  ratio {with_ / without:.2f}", flush=True)
 
 
 def _files(value: dict) -> list[tuple[Path, str]]:

@@ -21,6 +21,7 @@ from ades.workspaces import WorkspacePolicy, Workspaces
         ("s3_read: bucket\n", "s3_read must be a list of bucket names, got 'bucket'"),
         ("s3_read: ['']\n", "s3_read must be a list of bucket names"),
         ("cache: no-thanks\n", "cache must be true or false, got 'no-thanks'"),
+        ("provenance: off-please\n", "provenance must be true or false, got 'off-please'"),
     ],
 )
 def test_workspace_settings_are_checked_at_start(tmp_path, content, named):
@@ -35,7 +36,7 @@ def test_each_workspace_overrides_the_server_defaults(tmp_path):
     files = {
         "alice": "best_practice: error\nmax_running: 2\ns3_read: [public-data]\n",
         "bob": "",
-        "dave": "max_queued: 0\ncache: false\n",
+        "dave": "max_queued: 0\ncache: false\nprovenance: false\n",
     }
     for name, content in files.items():
         (tmp_path / name).mkdir()
@@ -50,6 +51,9 @@ def test_each_workspace_overrides_the_server_defaults(tmp_path):
     assert workspaces.policy("dave").cache is False
     assert workspaces.policy("alice").cache is True
     assert Workspaces(tmp_path, WorkspacePolicy(cache=False)).policy("alice").cache is False
+    # Provenance is kept unless a workspace opts out; a workspace gone keeps the default.
+    assert workspaces.provenance("dave") is False
+    assert workspaces.provenance("alice") is workspaces.provenance("gone") is True
 
 
 def test_an_unknown_workspace_is_named(tmp_path):

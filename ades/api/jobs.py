@@ -26,6 +26,7 @@ from ades.errors import InvalidRequest, NoSuchFile, NoSuchOutput, NoSuchProcess
 from ades.jobs.service import results_prefix
 from ades.model import Job, JobQuery, JobStatus, Process
 from ades.staging.downloads import JobFiles
+from ades.staging.provenance import provenance_link
 from ades.staging.stac_results import ResultUrls, stored_records
 from ades.staging.stage_out import DIRECTORY
 
@@ -170,12 +171,13 @@ def get_results(workspace: str, root: str, jobId: str) -> Response:  # noqa: N80
     urls = workspace_urls(workspace, root)
     ades = services()
     job = ades.jobs.results(workspace, jobId)
+    headers = _provenance_header(urls, job)
     if request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON:
         doc = ades.stac_results.collection(job, _files(urls, job), _result_urls(urls, job))
-        return json_response(doc, mimetype=GEOJSON)
+        return json_response(doc, mimetype=GEOJSON, headers=headers)
     if urls.flavour == "wps3":
-        return json_response(wps3_results(job))
-    return json_response(_results_document(urls, job))
+        return json_response(wps3_results(job), headers=headers)
+    return json_response(_results_document(urls, job), headers=headers)
 
 
 def get_result(
@@ -312,7 +314,10 @@ def _sync_results(workspace: str, job: Job, urls: Urls, request_doc: dict[str, A
 def _results_document(urls: Urls, job: Job) -> dict[str, Any]:
     """The OGC results document of ``job``; a process with ``ades:StacResults: {form:
     feature-collection}`` has each STAC catalog output shown as a qualified value: its items
-    as a GeoJSON FeatureCollection, each linking to the output's STAC Collection."""
+    as a GeoJSON FeatureCollection, each linking to the output's STAC Collection. Its
+    members are the outputs and nothing else: OGC clients read every member as one
+    (ogc-api-processes-client 0.6 refuses the whole document when one is a list of links),
+    so the provenance is linked in the ``Link`` header of ``get_results`` instead."""
     results = ogc_results(job, _download(urls, job))
     if _stac_results_form(job) != "feature-collection":
         return results
@@ -338,6 +343,25 @@ def _answers_raw(urls: Urls, request_doc: dict[str, Any]) -> bool:
     """OGC API - Processes 1.0: a synchronous answer is `raw` unless the request asks for
     the results document; the EOEPCA root always answers with its outputs document."""
     return urls.flavour != "wps3" and request_doc.get("response") != "document"
+
+
+def _provenance_link(urls: Urls, job: Job) -> dict[str, Any] | None:
+    """The link to the job's provenance (the RO-Crate zip of its run) through the download
+    route; None for a job that has none."""
+    if not job.provenance:
+        return None
+    href = services().links.href(job.provenance["href"], _files(urls, job))
+    return provenance_link(href)
+
+
+def _provenance_header(urls: Urls, job: Job) -> dict[str, str]:
+    """The provenance link as an HTTP ``Link`` header (RFC 8288) of ``…/results``, in every
+    shape: the OGC and EOEPCA documents have no place for links in their body. Not on a
+    synchronous execute's answer, whose Link headers OGC gives to outputs by reference."""
+    link = _provenance_link(urls, job)
+    if link is None:
+        return {}
+    return {"Link": f'<{link["href"]}>; rel="provenance"; type="{link["type"]}"'}
 
 
 def _result_urls(urls: Urls, job: Job) -> ResultUrls:

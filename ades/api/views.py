@@ -14,6 +14,7 @@ from marshmallow import Schema, fields
 from ades.model import Job, JobStatus, LogEntry, Parameter, Process
 from ades.packages.registry import Deployment
 from ades.packages.source import cwl_media_type
+from ades.staging.provenance import PROVENANCE_KEY, ZIP
 
 REL_RESULTS = "http://www.opengis.net/def/rel/ogc/1.0/results"
 REL_PROCESSES = "http://www.opengis.net/def/rel/ogc/1.0/processes"
@@ -23,6 +24,7 @@ REL_EXECUTE = "http://www.opengis.net/def/rel/ogc/1.0/execute"
 REL_PACKAGE = "http://www.opengis.net/def/rel/ogc/1.0/application-package"
 JSON = "application/json"
 GEOJSON = "application/geo+json"
+EVENT_STREAM = "text/event-stream"
 # The schema URL that says a qualified value of a results document is a GeoJSON
 # FeatureCollection (one the APEx dispatcher compares results' ``schema`` with).
 FEATURE_COLLECTION_SCHEMA = (
@@ -91,6 +93,7 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
     doc["links"] = [
         link(urls.job(job.id), "self", status_title),
         link(urls.job(job.id), "status", status_title),
+        link(urls("jobs", job.id, "events"), "monitor", "The job followed live", EVENT_STREAM),
     ]
     if job.status is JobStatus.SUCCESSFUL:
         results = urls("jobs", job.id, "results")
@@ -101,6 +104,11 @@ def status_info(job: Job, urls: Urls) -> dict[str, Any]:
             if isinstance(value, dict) and value.get("stac"):
                 title = f"STAC catalog of output '{oid}'"
                 doc["links"].append(link(urls("jobs", job.id, "results", oid), "related", title))
+        if job.provenance:
+            # The download route of the run's RO-Crate (unsigned: this document is read
+            # with the credentials the route needs; the results' links are signed).
+            href = urls("jobs", job.id, "download", PROVENANCE_KEY)
+            doc["links"].append(link(href, "provenance", "Provenance of the run", ZIP))
     return doc
 
 

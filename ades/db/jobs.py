@@ -148,6 +148,14 @@ class JobStore:
             raise NoSuchJob(job_id, workspace)
         return _job(row)
 
+    def updated_of(self, job_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each of these jobs last changed (those that exist), in one query."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.id, jobs.c.updated).where(jobs.c.id.in_(list(job_ids)))
+            )
+            return {job_id: aware(updated) for job_id, updated in rows}
+
     def get_by_id(self, job_id: str) -> Job:
         with self.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
@@ -475,6 +483,7 @@ def _row(job: Job) -> dict[str, Any]:
         "cache_key": job.cache_key,
         "cache_time": job.cache_time,
         "reused_from": job.reused_from,
+        "provenance": job.provenance,
     }
 
 
@@ -501,4 +510,5 @@ def _job(row: RowMapping) -> Job:
         cache_key=row["cache_key"],
         cache_time=aware(row["cache_time"]),
         reused_from=row["reused_from"],
+        provenance=row["provenance"],
     )

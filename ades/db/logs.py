@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ades.db.schema import aware, job_logs
@@ -33,6 +33,17 @@ class LogStore:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(job_logs.insert(), rows)
+
+    def last_ids(self, job_ids: Iterable[str]) -> dict[str, int]:
+        """The id of the newest entry of each of these jobs (those that have one), in one
+        query."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(job_logs.c.job_id, func.max(job_logs.c.id))
+                .where(job_logs.c.job_id.in_(list(job_ids)))
+                .group_by(job_logs.c.job_id)
+            )
+            return {job_id: last for job_id, last in rows}
 
     def page(self, job_id: str, after: int | None, minimum: LogLevel, limit: int) -> list[LogEntry]:
         """Up to ``limit`` entries of the job at ``minimum`` severity or above, with ids

@@ -60,6 +60,9 @@ jobs = Table(
     Column("cache_key", String(64)),
     Column("cache_time", DateTime(timezone=True)),
     Column("reused_from", String(64)),
+    # Where the provenance of a successful job's run lies (ades.staging.provenance): its
+    # href, type, size and sha256; NULL when it has none.
+    Column("provenance", JSON),
     # Job lists are one workspace's jobs newest first, often of one process or status.
     # Each ends with (created, id), the listing order, so a page is read off the index.
     Index("ix_jobs_workspace_created", "workspace", "created", "id"),

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +26,13 @@ import yaml
 
 import ades
 from ades.execution.cwltool_log import CwltoolEvents, CwltoolLog, LinePlace
-from ades.execution.runner import CwlRunner, EarlyCancels, RunEvent, RunOutcome
+from ades.execution.runner import (
+    PROVENANCE_DIR,
+    CwlRunner,
+    EarlyCancels,
+    RunEvent,
+    RunOutcome,
+)
 from ades.fetching import FetchPolicy
 from ades.model import FailureCategory
 
@@ -107,8 +114,12 @@ class CwltoolRunner(CwlRunner):
         self._runs: dict[str, _Run] = {}
         self._early_cancels = EarlyCancels()
 
-    def command(self, package: Path, entry: str | None, workdir: Path) -> list[str]:
-        """The command line of one run; ``workdir`` must be absolute."""
+    def command(
+        self, package: Path, entry: str | None, workdir: Path, provenance: bool = False
+    ) -> list[str]:
+        """The command line of one run; ``workdir`` must be absolute. ``provenance``: have
+        cwltool write its CWLProv research object of the run to ``workdir/provenance``
+        (it copies every input and output file into it, with their checksums)."""
         target = str(package.resolve())
         if entry:
             target += entry if entry.startswith("#") else "#" + entry
@@ -130,6 +141,8 @@ class CwltoolRunner(CwlRunner):
             # Tools run `python3` and friends from the server's environment; inside a
             # container the host's PATH would be wrong, so only without one.
             flags += ["--preserve-environment", "PATH"]
+        if provenance:
+            flags += ["--provenance", str(workdir / PROVENANCE_DIR)]
         return ["cwltool", *flags, target, str(workdir / "job.json")]
 
     def run(
@@ -140,6 +153,7 @@ class CwltoolRunner(CwlRunner):
         job_order: dict[str, Any],
         workdir: Path,
         on_event: Callable[[RunEvent], None] | None = None,
+        provenance: bool = False,
     ) -> RunOutcome:
         with self._lock:
             if self._early_cancels.take(job_id):
@@ -151,9 +165,11 @@ class CwltoolRunner(CwlRunner):
             workdir = workdir.resolve()
             for sub in ("outputs", "tmp", "logs"):
                 (workdir / sub).mkdir(parents=True, exist_ok=True)
+            if (workdir / PROVENANCE_DIR).is_dir():  # an earlier run's
+                shutil.rmtree(workdir / PROVENANCE_DIR, ignore_errors=True)
             (workdir / "job.json").write_text(json.dumps(job_order))
             request = {
-                "argv": self.command(package, entry, workdir),
+                "argv": self.command(package, entry, workdir, provenance),
                 "env": _child_env(workdir, self.container_engine),
                 "cwd": str(workdir),
                 "policy": self.fetch_policy.argument(),
@@ -188,7 +204,10 @@ class CwltoolRunner(CwlRunner):
             except ValueError:
                 outputs = None
             if isinstance(outputs, dict):
-                return RunOutcome(ok=True, outputs=outputs)
+                outcome = RunOutcome(ok=True, outputs=outputs)
+                if provenance:
+                    _research_object(outcome, workdir / PROVENANCE_DIR)
+                return outcome
         return cwl_log.failure(returncode)
 
     def forget_cancel(self, job_id: str) -> None:
@@ -209,6 +228,17 @@ class CwltoolRunner(CwlRunner):
                 run.signal(signal.SIGKILL)
                 run.finished.wait(self.kill_grace)
         return True
+
+
+def _research_object(outcome: RunOutcome, folder: Path) -> None:
+    """Point the outcome of a successful run at the research object cwltool wrote, or say
+    why there is none (the zygote had cwltool log a warning when writing it failed)."""
+    if (folder / "bagit.txt").is_file() and (folder / "workflow" / "packed.cwl").is_file():
+        outcome.provenance = folder
+    else:
+        outcome.provenance_failure = (
+            "cwltool wrote no provenance research object of the run (see its warning above)"
+        )
 
 
 @dataclass

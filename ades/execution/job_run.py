@@ -7,6 +7,7 @@ store is renewed, so that another process can tell when whatever ran it died."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -22,7 +23,7 @@ from ades.db.logs import LogStore
 from ades.errors import NoSuchProcess
 from ades.execution.log_buffer import LogBuffer
 from ades.execution.progress import END, START, StepProgress, count_steps
-from ades.execution.runner import CwlRunner, LogLine, RunEvent, RunOutcome
+from ades.execution.runner import PROVENANCE_DIR, CwlRunner, LogLine, RunEvent, RunOutcome
 from ades.jobs.cache import cache_key, keyed, reuse_allowed
 from ades.jobs.events import JobEvents
 from ades.jobs.service import Processes, results_prefix
@@ -30,7 +31,8 @@ from ades.metrics import record_cache_hit
 from ades.model import FailureCategory, Job, JobStatus, LogLevel, utcnow
 from ades.objectstore.store import ObjectStore
 from ades.redact import redact
-from ades.staging.result_copy import copy_results
+from ades.staging.provenance import PROVENANCE_KEY, RunFacts, publish
+from ades.staging.result_copy import copy_results, relocated
 from ades.staging.stage_in import (
     StageIn,
     StageInCancelled,
@@ -59,8 +61,11 @@ class JobRun:
         events: JobEvents | None = None,
         max_running: Callable[[str], int] | None = None,
         cache_ttl: float = 0,
+        provenance: Callable[[str], bool] | None = None,
     ):
         self.store = store
+        # Whether a workspace's jobs keep the provenance of their runs (default: all do).
+        self.provenance = provenance or (lambda _workspace: True)
         # Seconds the results of a run may be reused by an identical job (0: never).
         self.cache_ttl = cache_ttl
         # A workspace's max_running (0: no limit), checked by the claim.
@@ -111,6 +116,7 @@ class JobRun:
                 failure=None,
                 cache_key=None,
                 reused_from=None,
+                provenance=None,
                 max_running=self.max_running(job.workspace),
             ):
                 # Dismissed or stopped while it waited, run by someone else, or waiting for
@@ -129,8 +135,8 @@ class JobRun:
                 # are not this ended run's to remove.
                 now = self.store.get_by_id(job_id)
                 if now.status is not JobStatus.RUNNING or now.started == started:
-                    shutil.rmtree(workdir / "outputs", ignore_errors=True)
-                    shutil.rmtree(workdir / "inputs", ignore_errors=True)
+                    for sub in ("outputs", "inputs", PROVENANCE_DIR):
+                        shutil.rmtree(workdir / sub, ignore_errors=True)
         finally:
             with self._lock:
                 self._running[job_id] -= 1
@@ -205,6 +211,7 @@ class JobRun:
         self.logs.add(job.id, LogLevel.INFO, "staged in inputs")
         self._progress(job.id, START, "staged in inputs; running the application")
         lines = LogBuffer(self.logs, job.id)
+        keep_provenance = self.provenance(job.workspace)
         try:
             outcome = self.runner.run(
                 job.id,
@@ -213,6 +220,7 @@ class JobRun:
                 job_order,
                 workdir,
                 on_event=lambda event: self._event(job.id, tracker, lines, event),
+                provenance=keep_provenance,
             )
         finally:
             lines.close()
@@ -239,7 +247,8 @@ class JobRun:
                 self.objects.delete_prefix(prefix + "/")
             size = sum(f.stat().st_size for f in (workdir / "outputs").rglob("*") if f.is_file())
             results = stage_out(
-                outcome.outputs, self.objects, prefix, when=job.created, on_output=staging
+                outcome.outputs, self.objects, prefix, when=job.created, on_output=staging,
+                on_warning=lambda message: self.logs.add(job.id, LogLevel.WARNING, message),
             )
             results = as_references(results, job.request.get("outputs") or {}, self.objects, prefix)
         except StageOutError as err:
@@ -251,6 +260,9 @@ class JobRun:
             self._fail(job.id, f"stage-out failed: {err}", {"category": FailureCategory.SYSTEM})
             return
         self.logs.add(job.id, LogLevel.INFO, f"staged out {len(results)} outputs to {prefix}/")
+        provenance = None
+        if keep_provenance:
+            provenance = self._provenance(job, text, entry, outcome, prefix)
         # The log is complete before the status is final: a client that reads the logs once
         # it sees the job ended must find its last entry there.
         self.logs.add(job.id, LogLevel.INFO, "job successful")
@@ -264,6 +276,7 @@ class JobRun:
             message="successful",
             finished=finished,
             cache_time=finished,
+            provenance=provenance,
         ):
             self.logs.add(job.id, LogLevel.WARNING, "results discarded: the job was stopped")
             # Dismissed while the outputs were uploading: take them away again.
@@ -334,6 +347,14 @@ class JobRun:
             finished=utcnow(),
             cache_time=source.cache_time,
             reused_from=source.id,
+            # The provenance of the run that made the results, copied with them.
+            provenance=relocated(
+                source.provenance,
+                self.objects.uri(results_prefix(source) + "/"),
+                self.objects.uri(prefix + "/"),
+            )
+            if source.provenance
+            else None,
         ):
             self.logs.add(job.id, LogLevel.WARNING, "results discarded: the job was stopped")
             if self.store.get_by_id(job.id).status is JobStatus.DISMISSED:
@@ -341,6 +362,48 @@ class JobRun:
             return True
         record_cache_hit(job.workspace)
         return True
+
+    def _provenance(
+        self, job: Job, package: str, entry: str | None, outcome: RunOutcome, prefix: str
+    ) -> dict[str, Any] | None:
+        """Upload the run's provenance beside its results; its record, or None when the
+        runner made none or it could not be uploaded: the job's outputs are complete
+        either way, so that is a warning in its log, never a failure."""
+        if outcome.provenance is None:
+            if outcome.provenance_failure:
+                why = outcome.provenance_failure
+                self.logs.add(job.id, LogLevel.WARNING, f"no provenance kept: {why}")
+            else:  # the Calrissian runner's: it writes no research object
+                self.logs.add(
+                    job.id, LogLevel.INFO, "no provenance kept: this runner records none"
+                )
+            return None
+        try:
+            self._progress(job.id, 99, "staging out the provenance of the run")
+            facts = RunFacts(
+                job_id=job.id,
+                workspace=job.workspace,
+                process_id=job.process_id,
+                entry=entry,
+                package_digest=hashlib.sha256(package.encode()).hexdigest(),
+                started=self.store.get_by_id(job.id).started,
+                finished=utcnow(),
+                inputs=redact.deep(job.request.get("inputs") or {}),
+                container_engine=getattr(self.runner, "container_engine", "none"),
+            )
+            record = publish(outcome.provenance, facts, self.objects, prefix)
+        except Exception as err:
+            log.warning("job %s: its provenance could not be kept", job.id, exc_info=True)
+            self.logs.add(
+                job.id, LogLevel.WARNING, f"no provenance kept: it could not be uploaded ({err})"
+            )
+            return None
+        self.logs.add(
+            job.id,
+            LogLevel.INFO,
+            f"provenance kept: {prefix}/{PROVENANCE_KEY} ({record['size']} bytes)",
+        )
+        return record
 
     def _staged_in(self, job: Job, workdir: Path) -> dict | None:
         """The job order with its remote inputs downloaded; None when the job failed

@@ -14,6 +14,10 @@ from typing import Any
 
 from ades.model import FailureCategory, LogLevel
 
+# Where a runner asked for provenance writes the research object of a run, under the run's
+# working directory.
+PROVENANCE_DIR = "provenance"
+
 
 @dataclass(frozen=True)
 class LogLine:
@@ -73,6 +77,11 @@ class RunOutcome:
     cancelled: bool = False
     # What the runner measured of the run (e.g. a usage report), kept with the job.
     usage: dict[str, Any] | None = None
+    # The CWLProv research object the runner wrote of a successful run, when it was asked
+    # for one and could write it (a folder, a BagIt bag); None otherwise.
+    provenance: Path | None = None
+    # Why no research object was written though one was asked for (said in the job's log).
+    provenance_failure: str = ""
 
 
 class CwlRunner(ABC):
@@ -85,10 +94,13 @@ class CwlRunner(ABC):
         job_order: dict[str, Any],
         workdir: Path,
         on_event: Callable[[RunEvent], None] | None = None,
+        provenance: bool = False,
     ) -> RunOutcome:
         """Run ``package`` (``entry`` picks the process in a $graph, e.g. "#main") on
         ``job_order`` inside ``workdir``; block until it ends. ``on_event`` receives the
-        run's events as they come."""
+        run's events as they come. ``provenance``: record the run as a CWLProv research
+        object (``RunOutcome.provenance``), where the runner can; one that cannot leaves
+        it None, and the job then has no provenance."""
 
     @abstractmethod
     def cancel(self, job_id: str) -> bool:

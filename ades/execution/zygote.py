@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,9 @@ def warm_up() -> None:
     from ades.packages.hints import quiet_about_our_hints
 
     quiet_about_our_hints()
+    # rdflib warns on every run that keeps provenance that it writes N-Triples in UTF-8
+    # (cwltool asks for no encoding): a line in each job's log that tells its user nothing.
+    warnings.filterwarnings("ignore", message="NTSerializer always uses UTF-8")
     get_schema(VERSIONS[0])
     _parser, _version = arg_parser(), versionstring()
     logger = logging.getLogger("cwltool")
@@ -104,6 +108,27 @@ def warm_up() -> None:
             load_tool(str(document), LoadingContext())
     finally:
         logger.disabled = False
+
+
+def _warm_provenance() -> None:
+    """Load what cwltool's ``--provenance`` loads at the end of every run: the research
+    object's modules, and PROV's serialisations, each made once of a small document (rdflib
+    loads its plugins on first use). A run forked afterwards pays for none of it."""
+    import io
+
+    import cwltool.cwlprov.provenance_profile  # noqa: F401
+    import cwltool.cwlprov.ro  # noqa: F401
+    from prov.model import ProvDocument
+
+    document = ProvDocument()
+    document.add_namespace("ex", "https://example.org/")
+    document.entity("ex:warm-up")
+    for options in ({"format": "xml"}, {"format": "provn"}, {"format": "json"},
+                    {"format": "rdf", "rdf_format": "turtle"},
+                    {"format": "rdf", "rdf_format": "ntriples"},
+                    {"format": "rdf", "rdf_format": "json-ld"}):  # fmt: skip
+        with contextlib.suppress(Exception):
+            document.serialize(io.StringIO(), **options)
 
 
 class Zygote:
@@ -121,7 +146,9 @@ class Zygote:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.selector.register(control, selectors.EVENT_READ, self._request)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._reap)
-        self.to_warm = list(VERSIONS[1:])
+        # What is loaded when first idle: the other schemas, then what a run that keeps
+        # provenance loads (PROV and its serialisers).
+        self.to_warm: list[Any] = [*VERSIONS[1:], _warm_provenance]
 
     def serve(self) -> None:
         while True:
@@ -130,7 +157,8 @@ class Zygote:
             if not ready and self.to_warm:
                 from cwltool.process import get_schema
 
-                get_schema(self.to_warm.pop(0))
+                step = self.to_warm.pop(0)
+                step() if callable(step) else get_schema(step)
                 gc.freeze()
             for key, _ in ready:
                 key.data(key.fileobj)
@@ -292,6 +320,8 @@ def _child(request: dict[str, Any], out: int, err: int) -> int:
         signal.SIGTERM,
         lambda signum, _: threading.Thread(target=stop, args=(signum,), daemon=True).start(),
     )
+    if "--provenance" in argv:
+        _guard_research_object()
     if _parser is None:  # not warmed up (a test calling this directly)
         warm_up()
     assert _parser is not None
@@ -303,6 +333,32 @@ def _child(request: dict[str, Any], out: int, err: int) -> int:
         )
     finally:
         _terminate_processes()
+
+
+def _guard_research_object() -> None:
+    """cwltool writes its research object in main()'s ``finally``, after it printed the
+    outputs: an error there (a full disk, a target it cannot replace) would escape main()
+    and fail a run whose outputs are complete. In this child only, that step logs a
+    warning instead and leaves no research object, which the runner then reports."""
+    import cwltool.main as cwltool_main
+
+    close_ro = cwltool_main.close_ro
+
+    def guarded(research_object: Any, save_to: str | None = None) -> None:
+        try:
+            close_ro(research_object, save_to)
+        except Exception as err:
+            cwltool_main._logger.warning(
+                "[provenance] the research object could not be written to %s: %s", save_to, err
+            )
+            with contextlib.suppress(Exception):
+                close_ro(research_object)  # drop its temporary folder
+            if save_to and os.path.isdir(save_to):
+                import shutil
+
+                shutil.rmtree(save_to, ignore_errors=True)
+
+    cwltool_main.close_ro = guarded
 
 
 def main() -> None:

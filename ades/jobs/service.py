@@ -405,6 +405,13 @@ class JobService:
         entries = self.log_store.page(job.id, after, LogLevel[level.upper()], limit + 1)
         return entries[:limit], len(entries) > limit or not job.status.finished
 
+    def marks(self, job_ids: list[str]) -> dict[str, tuple[Any, int | None]]:
+        """For each of these jobs, what changes when anything about it does: when it last
+        changed and its newest log entry; two queries however many jobs are asked of."""
+        updated = self.store.updated_of(job_ids)
+        last = self.log_store.last_ids(job_ids)
+        return {job_id: (updated.get(job_id), last.get(job_id)) for job_id in job_ids}
+
     def wait(self, workspace: str, job_id: str, timeout: float) -> Job:
         """The job once it has ended, or as it is when ``timeout`` seconds have passed;
         whichever process runs it."""

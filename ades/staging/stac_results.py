@@ -33,6 +33,7 @@ from ades.errors import InvalidRequest, NoSuchOutput
 from ades.model import Job
 from ades.objectstore.store import ObjectStore
 from ades.staging.downloads import DownloadLinks, JobFiles
+from ades.staging.provenance import PROVENANCE_KEY, ZIP, provenance_link
 from ades.staging.stage_out import CATALOG, DIRECTORY, ObjectStoreStacIO, media_type
 
 GEOJSON = "application/geo+json"
@@ -113,6 +114,9 @@ class StacResults:
             {"rel": "self", "href": urls.output(output_id, rel), "type": JSON},
             *links,
         ]
+        provenance = self._provenance(job, files)
+        if rel == CATALOG and provenance:  # the output's root catalog
+            doc["links"].append(provenance)
         for asset in (doc.get("assets") or {}).values():
             target = self._key(asset.get("href", ""), key)
             if target is not None:
@@ -179,6 +183,13 @@ class StacResults:
         times = [t for item in found.items for t in item_times(item)]
         if not times:
             times = [t for t in (job.started, job.finished) if t]
+        provenance = self._provenance(job, files)
+        if provenance:
+            # Listed with the results, as the file it is; not a result file of an output.
+            assets[PROVENANCE_KEY] = {
+                "href": provenance["href"], "type": ZIP, "roles": ["metadata", "provenance"],
+                "title": "Provenance of the run (Workflow Run RO-Crate, zip)",
+            }  # fmt: skip
         doc: dict[str, Any] = {
             "type": "Collection",
             "stac_version": "1.0.0",
@@ -198,9 +209,16 @@ class StacResults:
                 # The stable address to share; its asset hrefs are stable too.
                 {"rel": "canonical", "href": urls.results, "type": GEOJSON},
                 *children,
+                *([provenance] if provenance else []),
             ],
         }
         return doc
+
+    def _provenance(self, job: Job, files: JobFiles) -> dict[str, str] | None:
+        """The ``rel: provenance`` link of the job's results; None when it has none."""
+        if not job.provenance:
+            return None
+        return provenance_link(self.links.href(job.provenance["href"], files))
 
     def output_collection(
         self, job: Job, output_id: str, record: dict[str, Any], urls: ResultUrls, files: JobFiles

@@ -11,6 +11,8 @@ Each output becomes a small record kept with the job:
 - a Directory without ``catalog.json`` but with rasters: each raster described by a STAC
   Item made from the raster itself (rio-stac: footprint, bbox, projection, bands; datetime
   from its TIFF tag or else the job), gathered in a catalog, then uploaded as above;
+- in both kinds of catalog, each raster asset of an Item gets a PNG quicklook stored beside
+  it and linked as the Item's ``thumbnail`` asset (``ades.staging.quicklook``);
 - any other Directory: uploaded as it is under ``<output id>/<its name>/``, with type
   ``application/x-directory``;
 - an array: a list of the above;
@@ -20,6 +22,7 @@ Each output becomes a small record kept with the job:
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 from collections.abc import Callable
 from datetime import datetime
@@ -34,11 +37,14 @@ from rio_stac import create_stac_item
 
 from ades.metrics import record_stage_bytes
 from ades.objectstore.store import ObjectStore, Upload
+from ades.staging import quicklook
 
 JSON = "application/json"
 DIRECTORY = "application/x-directory"
 CATALOG = "catalog.json"
 RASTERS = (".tif", ".tiff", ".jp2")
+
+log = logging.getLogger(__name__)
 
 
 class StageOutError(RuntimeError):
@@ -73,16 +79,20 @@ def stage_out(
     prefix: str,
     when: datetime | None = None,
     on_output: Callable[[str, int, int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    quicklooks: bool = True,
 ) -> dict[str, Any]:
     """Upload every output of a run under ``prefix/<output id>/``; return the result records.
     ``when`` dates STAC Items made from rasters that carry no date of their own;
-    ``on_output(id, n, total)`` is told as each output is taken up. The files of all outputs
+    ``on_output(id, n, total)`` is told as each output is taken up, ``on_warning(message)``
+    what went wrong without failing the stage-out (a raster no quicklook is made of);
+    ``quicklooks`` False makes none. The files of all outputs
     upload side by side (``ObjectStore.uploads``) while the next outputs are described;
     every one is stored when this returns."""
     when = when or pystac.utils.now_in_utc()
     results = {}
     with store.uploads() as upload:
-        staging = _Staging(store, upload, when)
+        staging = _Staging(store, upload, when, on_warning or log.warning, quicklooks)
         for index, (output_id, value) in enumerate(outputs.items(), start=1):
             if on_output and value is not None:
                 on_output(output_id, index, len(outputs))
@@ -94,11 +104,20 @@ def stage_out(
 class _Staging:
     """The outputs of one stage-out, their files handed to ``upload`` as they are found."""
 
-    def __init__(self, store: ObjectStore, upload: Upload, when: datetime):
+    def __init__(
+        self,
+        store: ObjectStore,
+        upload: Upload,
+        when: datetime,
+        warn: Callable[[str], None] = log.warning,
+        quicklooks: bool = True,
+    ):
         self.store = store
         self.upload = upload
         self.when = when
         self.size = 0  # bytes of the files handed to upload
+        self.warn = warn  # told what went wrong without failing the stage-out
+        self.quicklooks = quicklooks
 
     def stage(self, value: Any, key: str, name: str) -> Any:
         if isinstance(value, list):
@@ -163,14 +182,18 @@ class _Staging:
                 f"{folder / CATALOG} is not a readable STAC catalog: {err}"
             ) from err
 
-        documents: set[Path] = set()
+        documents = {Path(obj.get_self_href()).resolve() for obj in objects}
+        # The files upload while their STAC documents are rewritten and quicklooks drawn.
+        self.put_tree(folder, key, skip=documents)
+        drawn: set[Path] = set()
         for obj in objects:
             local = Path(obj.get_self_href()).resolve()
-            documents.add(local)
+            if self.quicklooks and isinstance(obj, pystac.Item):
+                quicklook.add_thumbnails(obj, folder, lambda png, rel: _put_bytes(
+                    store, png, f"{key}/{rel}", quicklook.PNG), self.warn, drawn)
             for asset in getattr(obj, "assets", {}).values():
                 asset.href = _uploaded_asset(asset.get_absolute_href(), folder, store, key)
             obj.set_self_href(store.uri(f"{key}/{_inside(local, folder)}"))
-        self.put_tree(folder, key, skip=documents)
         catalog.save(pystac.CatalogType.SELF_CONTAINED, stac_io=ObjectStoreStacIO(store))
         return store.uri(f"{key}/{CATALOG}")
 

@@ -1,5 +1,5 @@
 """A live server for the API tests: uvicorn on a free port of 127.0.0.1, the embedded
-SeaweedFS of the session, and the demo, lab, strict, quota and cache workspaces.
+SeaweedFS of the session, and the demo, lab, strict, quota, cache and private workspaces.
 ``ADES_TEST_MODE`` says where its jobs live and run: ``embedded`` (the default: SQLite and
 the local pool) or ``distributed`` (a PostgreSQL database made for the session, Celery on
 Redis, and two `ades worker` processes)."""
@@ -32,6 +32,8 @@ STRICT = Path(__file__).resolve().parent / "data" / "strict"
 QUOTA = Path(__file__).resolve().parent / "data" / "quota"
 # The workspace of the result cache tests: the cache is on there, off elsewhere.
 CACHE = Path(__file__).resolve().parent / "data" / "cache"
+# A workspace whose settings.yaml opts out of provenance (on everywhere else).
+PRIVATE = Path(__file__).resolve().parent / "data" / "private"
 
 
 @dataclass
@@ -79,8 +81,8 @@ def free_port() -> int:
 
 
 def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Settings:
-    """Settings of a test server in ``root``: the demo, lab, strict, quota and cache
-    workspaces."""
+    """Settings of a test server in ``root``: the demo, lab, strict, quota, cache and
+    private workspaces."""
     workspaces = root / "workspaces"
     if not workspaces.exists():
         workspaces.mkdir(parents=True)
@@ -89,6 +91,7 @@ def server_settings(root: Path, seaweedfs, bucket: str = "ades-api-tests") -> Se
         (workspaces / "strict").symlink_to(STRICT)
         (workspaces / "quota").symlink_to(QUOTA)
         (workspaces / "cache").symlink_to(CACHE)
+        (workspaces / "private").symlink_to(PRIVATE)
     return Settings(
         data_dir=root / "data",
         workspaces=workspaces,

@@ -45,6 +45,10 @@ def _generation_spec() -> dict:
     parameters = spec["components"]["parameters"]
     parameters["processId"]["schema"] = {"type": "string", "enum": PROCESSES}
     parameters["jobId"]["schema"] = {"type": "string", "enum": JOBS}
+    # A job's event stream lasts as long as the job: only ended jobs give a whole answer.
+    events = spec["paths"]["/jobs/{jobId}/events"]
+    events["parameters"] = [{**parameters["jobId"], "schema": {
+        "type": "string", "enum": ["successful-job", "failed-job", "no-such-job"]}}]
     return spec
 
 

@@ -19,7 +19,7 @@ def test_root_lists_the_workspaces_and_links_their_roots(live):
     doc = r.json()
     validate(doc, "rootDocument")
     workspaces = {ws["id"]: ws for ws in doc["workspaces"]}
-    assert set(workspaces) == {"demo", "lab", "strict", "quota", "cache"}
+    assert set(workspaces) == {"demo", "lab", "strict", "quota", "cache", "private"}
     for name, ws in workspaces.items():
         hrefs = [link["href"] for link in ws["links"] if link["rel"] == "service"]
         assert hrefs == [live.url(f"/{name}/{root}") for root in [*ROOTS, "openeo/1.2"]]

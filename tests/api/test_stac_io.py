@@ -138,8 +138,12 @@ def test_the_stac_collection_view_of_the_results(live, selected, scene, tmp_path
     assert {"rel": "canonical", "href": url, "type": "application/geo+json"} in (
         collection["links"])
     assets = collection["assets"]
+    # Every result file, and the provenance of the run beside them.
     assert set(assets) == {"rasters/scene-B04.tif", "rasters/scene-B08.tif",
-                           "listing/assets.txt", "notes/notes/README.txt"}
+                           "rasters/scene-B04.thumbnail.png", "rasters/scene-B08.thumbnail.png",
+                           "listing/assets.txt", "notes/notes/README.txt",
+                           "provenance/ro-crate.zip"}
+    assert assets["rasters/scene-B04.thumbnail.png"]["roles"] == ["thumbnail"]
     band = assets["rasters/scene-B04.tif"]
     assert band["href"] == f"{live.base}/lab/ogc-api/jobs/{job_id}/download/rasters/scene-B04.tif"
     assert band["roles"] == ["data"] and "tiff" in band["type"] and band["title"]
@@ -189,7 +193,9 @@ def test_a_result_catalog_is_the_stac_input_of_the_next_job(live, selected, how)
         href = f"s3://{live.server.services.objects.bucket}/lab/jobs/{job_id}/rasters/catalog.json"
     done = _run(live, {"scene": href})
     results = live.get(f"/lab/ogc-api/jobs/{done['jobID']}/results").json()
-    assert _get(results["listing"]["href"]).split() == [b"scene-B04/data", b"scene-B08/data"]
+    # The quicklooks the first job's stage-out made are assets of its items like the bands.
+    assert _get(results["listing"]["href"]).split() == [
+        b"scene-B04/data", b"scene-B04/thumbnail", b"scene-B08/data", b"scene-B08/thumbnail"]
 
 
 def test_another_workspaces_results_cannot_be_staged_in(live, selected):
@@ -276,6 +282,7 @@ def test_a_plain_s3_prefix_is_a_directory_and_names_survive_the_round_trip(live)
     prefix = f"lab/jobs/{done['jobID']}"
     assert objects.list_keys(prefix + "/") == [
         f"{prefix}/log/re:sult",
+        f"{prefix}/provenance/ro-crate.zip",  # the run's, beside its results
         f"{prefix}/result/A:Gln2Cys_result/A:Gln2Cys",
         f"{prefix}/result/A:Gln2Cys_result/sub dir/deep.txt",
         f"{prefix}/result/A:Gln2Cys_result/x:y.txt",
@@ -349,7 +356,8 @@ def test_directories_in_an_array_and_files_in_a_record_are_results(live):
         "output 'folders' has no directory or STAC document '2/three'")
     collection = live.http.get(base, headers={"Accept": "application/geo+json"}).json()
     assert set(collection["assets"]) == {"folders/0/one/a.txt", "folders/1/two/b.txt",
-                                         "pair/file/f.txt", "pair/folder/one/a.txt"}
+                                         "pair/file/f.txt", "pair/folder/one/a.txt",
+                                         "provenance/ro-crate.zip"}
 
 
 SECONDARY = """\

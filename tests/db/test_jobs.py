@@ -33,6 +33,18 @@ def test_add_then_get_round_trips(store):
     assert got.created.tzinfo is not None
 
 
+def test_updated_of_says_when_each_job_last_changed(store):
+    first, second = _job(), _job()
+    store.add(first)
+    store.add(second)
+    before = store.updated_of([first.id, second.id, "no-such-job"])
+    assert before == {first.id: store.get("ws", first.id).updated,
+                      second.id: store.get("ws", second.id).updated}
+    store.update(second.id, only_in=[JobStatus.ACCEPTED], progress=5)
+    after = store.updated_of([first.id, second.id])
+    assert after[first.id] == before[first.id] and after[second.id] > before[second.id]
+
+
 def test_get_is_scoped_to_the_workspace(store):
     job = _job()
     store.add(job)
@@ -162,6 +174,7 @@ def test_every_query_of_a_request_a_submit_or_the_housekeeping_is_read_off_an_in
         lambda: store.add(_job(), max_queued=100),
         lambda: store.get("ws", job.id),
         lambda: store.get_by_id(job.id),
+        lambda: store.updated_of([job.id, "another"]),
         lambda: store.list("ws", 10),
         lambda: store.list("ws", 10, 0, query),
         lambda: store.list("ws", 10, 0, JobQuery(statuses=(JobStatus.ACCEPTED,))),

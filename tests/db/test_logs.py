@@ -29,5 +29,15 @@ def test_a_page_is_read_off_its_index(store):  # noqa: F811
     calls = [
         lambda: logs.page("j", None, LogLevel.INFO, 10),
         lambda: logs.page("j", 3, LogLevel.INFO, 10),
+        lambda: logs.last_ids(["j", "k"]),
     ]
     assert plans_left_unbounded(store.engine, calls) == {}
+
+
+def test_last_ids_give_each_jobs_newest_entry_in_one_query(store):  # noqa: F811
+    logs = LogStore(store.engine)
+    logs.add_many("j1", [(LogLevel.DEBUG, "a"), (LogLevel.ERROR, "b")])
+    logs.add("j2", LogLevel.INFO, "c")
+    newest = {job: logs.page(job, None, LogLevel.DEBUG, 10)[-1].id for job in ("j1", "j2")}
+    assert logs.last_ids(["j1", "j2", "j3"]) == newest
+    assert logs.last_ids([]) == {}

@@ -117,3 +117,62 @@ def test_results_gone_behind_the_servers_back_are_not_reused_the_job_runs(
         assert object_store.get_bytes(f"ws/jobs/{third.id}/out/out.txt") == b"same"
     finally:
         engine.dispose()
+
+
+def test_provenance_that_cannot_be_written_leaves_the_job_successful_with_a_warning(
+    object_store, tmp_path
+):
+    """cwltool cannot put its research object where it is asked to (a file lies there):
+    the outputs are complete, so the job succeeds, its log warns, it keeps no provenance."""
+    engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+    store, logs = JobStore(engine), LogStore(engine)
+    run = JobRun(store, logs, None, CwltoolRunner(), object_store,  # type: ignore[arg-type]
+                 tmp_path / "jobs")
+    try:
+        job = Job(id=str(uuid.uuid4()), workspace="ws", process_id="write",
+                  request={"package": {"cwl": WRITE, "entry": None},
+                           "job_order": {"text": "kept anyway"}})
+        store.add(job)
+        (tmp_path / "jobs" / job.id).mkdir(parents=True)
+        (tmp_path / "jobs" / job.id / "provenance").write_text("in the way")
+        run(job.id)
+        done = store.get_by_id(job.id)
+        assert done.status is JobStatus.SUCCESSFUL, done.message
+        assert done.provenance is None
+        assert object_store.get_bytes(f"ws/jobs/{job.id}/out/out.txt") == b"kept anyway"
+        assert object_store.list_keys(f"ws/jobs/{job.id}/provenance/") == []
+        warned = [e.message for e in logs.page(job.id, None, LogLevel.WARNING, 10)]
+        assert any(m.startswith("[provenance] the research object could not be written")
+                   or "[provenance] the research object could not be written" in m
+                   for m in warned), warned
+        assert warned[-1] == ("no provenance kept: cwltool wrote no provenance research "
+                              "object of the run (see its warning above)")
+    finally:
+        engine.dispose()
+
+
+def test_a_job_whose_workspace_opts_out_runs_without_provenance(object_store, tmp_path):
+    engine = ready_engine(f"sqlite:///{tmp_path / 'ades.db'}")
+    store, logs = JobStore(engine), LogStore(engine)
+    run = JobRun(store, logs, None, CwltoolRunner(), object_store,  # type: ignore[arg-type]
+                 tmp_path / "jobs", provenance=lambda workspace: workspace != "private")
+    try:
+        ids = {}
+        for workspace in ("private", "open"):
+            job = Job(id=str(uuid.uuid4()), workspace=workspace, process_id="write",
+                      request={"package": {"cwl": WRITE, "entry": None},
+                               "job_order": {"text": workspace}})
+            store.add(job)
+            run(job.id)
+            ids[workspace] = job.id
+        private, open_ = (store.get_by_id(ids[w]) for w in ("private", "open"))
+        assert private.status is open_.status is JobStatus.SUCCESSFUL
+        assert private.provenance is None
+        assert object_store.list_keys(f"private/jobs/{private.id}/provenance/") == []
+        assert open_.provenance["href"] == object_store.uri(
+            f"open/jobs/{open_.id}/provenance/ro-crate.zip")
+        assert open_.provenance["size"] > 0
+        # Nothing of either run is left in the working directory.
+        assert not (tmp_path / "jobs" / open_.id / "provenance").exists()
+    finally:
+        engine.dispose()

@@ -198,3 +198,42 @@ def test_files_of_many_parts_are_stored_byte_for_byte_and_described(object_store
     assert item["assets"]["data"]["href"] == f"s3://{object_store.bucket}/{prefix}scene/data.tif"
     assert item["assets"]["data"]["type"] == pystac.MediaType.COG
     assert object_store.sizes(prefix)[f"{prefix}scene/data.tif"] == len(data)
+
+
+def test_each_raster_of_a_catalog_gets_a_quicklook_beside_it(object_store, tmp_path):
+    folder = tmp_path / "looks"
+    (folder / "sub").mkdir(parents=True)
+    write_band(folder / "ndvi.tif", np.arange(64).reshape(8, 8))
+    write_band(folder / "sub" / "utm.tif", np.full((8, 8), 7), crs="EPSG:32631")
+    told: list[str] = []
+    stage_out({"out": _dir(folder)}, object_store, "ws/jobs/q1", on_warning=told.append)
+    prefix = "ws/jobs/q1/out/"
+    assert told == []
+    assert {k[len(prefix):] for k in object_store.list_keys(prefix)} >= {
+        "ndvi.tif", "ndvi.thumbnail.png", "sub/utm.tif", "sub/utm.thumbnail.png"}
+    down = download(object_store, prefix, tmp_path / "down")
+    stac_validate(down / "catalog.json")
+    item = json.loads((down / "sub-utm" / "sub-utm.json").read_text())
+    assert item["assets"]["thumbnail"] == {
+        "href": f"s3://{object_store.bucket}/{prefix}sub/utm.thumbnail.png",
+        "type": "image/png", "title": "Quicklook of utm.tif", "roles": ["thumbnail"]}
+    assert object_store.get_bytes(f"{prefix}sub/utm.thumbnail.png")[:4] == b"\x89PNG"
+
+
+def test_a_raster_without_a_quicklook_is_a_warning_not_a_failure(object_store, tmp_path):
+    folder = _local_catalog(tmp_path / "pretend")  # its COG is not a TIFF at all
+    told: list[str] = []
+    results = stage_out({"cat": _dir(folder)}, object_store, "ws/jobs/q2", on_warning=told.append)
+    assert results["cat"]["stac"] is True
+    assert told == ["no quicklook of scene/data.tif: rasterio cannot open it"]
+    item = json.loads(object_store.get_bytes("ws/jobs/q2/cat/scene/scene.json"))
+    assert set(item["assets"]) == {"data"}
+
+
+def test_quicklooks_can_be_left_out(object_store, tmp_path):
+    folder = tmp_path / "plain_rasters"
+    folder.mkdir()
+    write_band(folder / "ndvi.tif", np.arange(64).reshape(8, 8))
+    stage_out({"out": _dir(folder)}, object_store, "ws/jobs/q3", quicklooks=False)
+    assert {k.rsplit("/", 1)[-1] for k in object_store.list_keys("ws/jobs/q3/")} == {
+        "catalog.json", "ndvi.json", "ndvi.tif"}

@@ -29,6 +29,7 @@ from ades.model import Job, JobStatus
 from ades.processgraphs import plan
 from ades.staging.archives import TAR, tar_of
 from ades.staging.downloads import JobFiles
+from ades.staging.provenance import provenance_link
 from ades.staging.stac_results import ResultFiles, item_times, union
 
 JSON = "application/json"
@@ -60,6 +61,9 @@ def job_results(workspace: str, job_id: str, expires: int | None = None) -> Resp
         link(url, "self", "The results of the job", GEOJSON),
         link(_signed(url, now), "canonical", "These results, without credentials", GEOJSON),
     ]
+    if job.provenance:  # the run's RO-Crate, through the job's download route
+        href = ades.links.href(job.provenance["href"], _job_files(workspace, job))
+        doc["links"].append(provenance_link(href))
     signer = ades.links.signer
     if signer is not None:
         # The links were signed from ``now`` on: none expires before this.

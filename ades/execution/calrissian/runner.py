@@ -145,7 +145,10 @@ class CalrissianRunner(CwlRunner):
         job_order: dict[str, Any],
         workdir: Path,
         on_event: Callable[[RunEvent], None] | None = None,
+        provenance: bool = False,
     ) -> RunOutcome:
+        # Calrissian runs each step in a pod and keeps no CWLProv research object: a job
+        # it runs has no provenance, whatever ``provenance`` asks (its outcome says None).
         with self._lock:
             if self._early_cancels.take(job_id):
                 return _dismissed()

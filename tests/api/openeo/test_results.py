@@ -110,6 +110,9 @@ def test_the_client_downloads_a_jobs_files_and_reads_them_as_a_stac_item(
         "text/plain", "note.txt", len("a note on red band"))
     links = {link["rel"]: link["href"] for link in doc["links"]}
     assert links["self"] == links["canonical"] == live.url(f"{ROOT}/jobs/{scene_job}/results")
+    # The provenance of the run (README, "Provenance of a run") opens as a zip.
+    assert links["provenance"].endswith(f"/jobs/{scene_job}/download/provenance/ro-crate.zip")
+    assert requests.get(links["provenance"], timeout=10).content[:2] == b"PK"
     # Plain HTTP, no client: the asset links and the canonical link open.
     assert requests.get(band["href"], timeout=10).text == "red band"
     assert requests.get(links["canonical"], timeout=10).json()["assets"].keys() == {
