@@ -139,14 +139,16 @@ def test_the_results_of_a_raster_job(live, page, raster_job):
     # Each asset links to the job's download route.
     asset = item.locator("table.assets a").first
     assert "/download/ndvi_catalog/ndvi/ndvi.tif" in asset.get_attribute("href")
-    # A quicklook is shown when stage-out gave the item one (a `thumbnail` asset): then it
-    # must have loaded. Without one, the page has no image (and nothing broken).
-    thumbnails = item.locator("figure.thumbnail img")
-    for index in range(thumbnails.count()):
-        image = thumbnails.nth(index)
-        image.scroll_into_view_if_needed()
-        page.wait_for_function("img => img.complete", arg=image.element_handle())
-        assert image.evaluate("img => img.naturalWidth") > 0
+    # The quicklook stage-out gave the item (its `thumbnail` asset), loaded from the
+    # download route.
+    image = item.locator("figure.thumbnail img")
+    assert image.count() == 1
+    assert "/download/" in image.get_attribute("src")
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    assert image.evaluate("img => img.naturalWidth") > 0
+    # The run's provenance (the status document's `provenance` link).
+    provenance = page.locator("section[aria-labelledby=provenance-heading] a")
+    assert provenance.count() == 1 and provenance.get_attribute("href").startswith("http")
     shot(page, "results-ndvi")
 
 

@@ -85,6 +85,10 @@ def test_a_page_shows_what_its_json_says(live, job):
     assert 'value="100"' in r.text  # the progress bar
     assert "job accepted: process &#39;echo&#39;" in r.text  # logs, without JavaScript
     assert f'href="{live.base}/demo/ogc-api/jobs/{job}/results"' in r.text
+    # The page follows the job at the stream its status document links to.
+    doc = live.get(f"/demo/ogc-api/jobs/{job}").json()
+    (monitor,) = [link for link in doc["links"] if link["rel"] == "monitor"]
+    assert f'data-events-url="{monitor["href"]}"' in r.text
     results = live.get(f"/demo/ogc-api/jobs/{job}/results", headers=HTML)
     # The output as the results document has it, escaped.
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in results.text
