@@ -317,7 +317,8 @@ class HtmlPages:
             "doc": doc,
             "title": f"Job {doc.get('jobID', params['job'])}",
             "logs": entries,
-            "more_logs": _link(logs.json(), "next") if logs.ok else None,
+            # The log always links a next page (to poll from); it has more only when full.
+            "more_logs": _link(logs.json(), "next") if len(entries) >= LOG_LIMIT else None,
             "level": level,
             "levels": LEVELS,
             "events_url": _link(doc, "monitor", "text/event-stream") or self_url + "/events",

@@ -84,6 +84,7 @@ def test_a_page_shows_what_its_json_says(live, job):
     assert 'id="status" class="badge status-successful">successful<' in r.text
     assert 'value="100"' in r.text  # the progress bar
     assert "job accepted: process &#39;echo&#39;" in r.text  # logs, without JavaScript
+    assert "the next page of the log" not in r.text  # all of them are there
     assert f'href="{live.base}/demo/ogc-api/jobs/{job}/results"' in r.text
     # The page follows the job at the stream its status document links to.
     doc = live.get(f"/demo/ogc-api/jobs/{job}").json()
