@@ -214,3 +214,17 @@ def test_the_dark_scheme_keeps_its_contrast(live, page):
                        ("jobs", "/demo/ogc-api/jobs")):  # fmt: skip
         page.goto(live.url(path))
         shot(page, f"dark-{name}")
+
+
+def test_a_failing_job_shows_why_as_it_fails(live, page):
+    r = live.post("/lab/ogc-api/processes/fail/execution", headers=ASYNC,
+                  json={"inputs": {"message": "hello"}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    page.goto(r.headers["Location"])
+    page.wait_for_selector("#status.status-failed", timeout=JOB_DEADLINE)
+    failure = page.locator("#failure")
+    assert failure.is_visible()
+    assert page.locator("#failure-category").text_content() == "application"
+    assert "band B04 is missing from" in page.locator("#failure-stderr").text_content()
+    assert not page.locator("#results-link").is_visible()
+    shot(page, "job-failed")

@@ -277,3 +277,11 @@ def test_a_file_output_is_a_download_link(live):
     page = live.http.get(r.headers["Location"] + "/results", headers=HTML)
     assert page.status_code == 200
     assert f'<a href="{document["result"]["href"]}" download>Download</a>' in page.text
+
+
+def test_the_job_page_filters_its_logs_by_level(live, job):
+    r = live.get(f"/demo/ogc-api/jobs/{job}", params={"level": "warning"}, headers=HTML)
+    assert r.status_code == 200
+    assert '<option value="warning" selected>' in r.text
+    assert "job accepted" not in r.text  # an info entry
+    assert 'data-level="warning"' in r.text  # the live stream asks for the same level
