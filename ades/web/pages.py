@@ -9,7 +9,8 @@ problem document becomes an error page with the same status), and the pages are 
 more renderer of the same documents. Everything else passes through untouched; ``?f=json``
 forces JSON whatever Accept says. The stylesheet and scripts are served from ``/static/``
 (a path outside every workspace root), with a content hash in their URLs so that browsers
-keep them for a year."""
+keep them for a year; a workspace named "static" keeps its roots, as no file is named
+after one."""
 
 from __future__ import annotations
 
@@ -203,7 +204,11 @@ class HtmlPages:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path.startswith("/static/") and scope["method"] in ("GET", "HEAD"):
+        # Only the files themselves: /static/… is also where a workspace named "static"
+        # has its roots (/static/ogc-api), which no file is named after.
+        if path.startswith("/static/") and path[len("/static/"):] in _FILES and (
+            scope["method"] in ("GET", "HEAD")
+        ):
             await self._static(scope, send)
             return
         page = _page(path) if scope["method"] == "GET" else None
@@ -408,14 +413,7 @@ class HtmlPages:
         return Answer(started[0]["status"], headers, b"".join(chunks))
 
     async def _static(self, scope: Scope, send: Send) -> None:
-        name = scope["path"][len("/static/"):]
-        found = _FILES.get(name)
-        if found is None:
-            body = b"no such file\n"
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-            await send({"type": "http.response.body", "body": body})
-            return
+        found = _FILES[scope["path"][len("/static/"):]]
         query = dict(parse_qsl(scope["query_string"].decode("utf-8", "replace")))
         cache = (b"public, max-age=31536000, immutable" if query.get("v") == found.version
                  else b"no-cache")  # fmt: skip
