@@ -147,7 +147,9 @@ def create_app(
     secured = services.authenticator is not None
     spec = served_spec(load_spec(), secured)
     openeo = served_spec(load_spec(OPENEO_SPEC_PATH), secured)
-    app = connexion.FlaskApp(__name__)
+    # No Flask static route: Flask's default /static/<path> would take the paths of a
+    # workspace named "static"; the pages' files are served by HtmlPages.
+    app = connexion.FlaskApp(__name__, server_args={"static_folder": None})
     # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
     # without a Location. Set before add_api: each rule takes the map's setting when added.
     app.app.url_map.merge_slashes = False

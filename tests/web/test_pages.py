@@ -131,7 +131,8 @@ def test_an_api_error_keeps_its_status_and_detail(live):
     assert r.headers["Content-Type"].startswith("text/html")
     assert "sleeping" in r.text
     unknown = live.get("/nowhere/ogc-api/processes", headers=HTML)
-    assert unknown.status_code == 404 and OGC1 + "not-found" in unknown.text
+    assert unknown.status_code == 404 and OGC1 + "no-such-workspace" in unknown.text
+    assert "workspace &#39;nowhere&#39; does not exist" in unknown.text
 
 
 def test_a_hostile_process_title_is_escaped(live):
@@ -218,7 +219,8 @@ def test_static_files_are_versioned_and_cached(live):
     assert missing.status_code == 404
     # Only the files are taken: a workspace named "static" would have its roots there.
     workspace = live.get("/static/ogc-api/processes", headers=HTML)
-    assert workspace.status_code == 404 and OGC1 + "not-found" in workspace.text
+    assert workspace.status_code == 404
+    assert "workspace &#39;static&#39; does not exist" in workspace.text
 
 
 def test_the_status_cache_never_mixes_html_and_json(live, job):
