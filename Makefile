@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/event_streams.py
+	$(BIN)/python bench/provenance.py
 
 clean:
 	rm -rf $(VENV) .ades

@@ -1,7 +1,9 @@
 """The ``ades`` command: ``ades serve`` starts the server with the workspaces in a folder;
 ``ades worker`` runs the jobs queued on the broker (ADES_EXECUTOR=celery); ``ades db
 upgrade`` and ``ades db current`` migrate its database and say where it stands; ``ades
-token create|list|revoke`` manage the API tokens of ADES_AUTH=token."""
+token create|list|revoke`` manage the API tokens of ADES_AUTH=token. ``ades processes``,
+``describe``, ``deploy``, ``execute``, ``status``, ``watch``, ``logs``, ``results`` and
+``dismiss`` are a client of any OGC API - Processes server (ades.client)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from ades import serve as serving
 from ades.auth.tokens import TokenStore
+from ades.client import arguments as client
 from ades.db import migrate
 from ades.db.schema import make_engine
 from ades.errors import DatabaseNotCurrent
@@ -71,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     listing.add_argument("--workspace", help="only this workspace's tokens")
     revoke = token_commands.add_parser("revoke", help="delete a token: it stops working at once")
     revoke.add_argument("id", help="the token's id, as list shows it")
+    client.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in client.COMMANDS:
+        sys.exit(client.run(args))
 
     try:
         if args.command == "db":

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pygeoapi_server
 import requests
 from load import Load, generator, measure
 
 REPO = Path(__file__).resolve().parents[1]
 PYGEOAPI_VENV = REPO / ".venv" / "bench-pygeoapi"
-PYGEOAPI = "pygeoapi==0.21.*"
 ADES = Path(sys.executable).parent / "ades"
 
 OURS_ECHO = "/demo/ogc-api/processes/echo/execution"
@@ -99,53 +99,11 @@ def started(args: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
 
 def pygeoapi_venv() -> Path | None:
     """The venv's bin folder, made when missing; None (said why) when pip cannot make it."""
-    bin_dir = PYGEOAPI_VENV / "bin"
-    if (bin_dir / "gunicorn").exists() and (bin_dir / "pygeoapi").exists():
-        return bin_dir
-    print(f"installing {PYGEOAPI}, gunicorn and py-spy into {PYGEOAPI_VENV} (once)", flush=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
-        subprocess.run([str(bin_dir / "pip"), "install", "--quiet", PYGEOAPI, "gunicorn",
-                        "py-spy"], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as err:
-        print(f"pygeoapi: skipped, it cannot be installed here ({err}):\n"
-              f"{(err.stderr or '').strip()[-2000:]}")
+        return pygeoapi_server.pygeoapi_venv(PYGEOAPI_VENV, extra=("py-spy",))
+    except pygeoapi_server.InstallFailed as err:
+        print(f"pygeoapi: skipped, it cannot be installed here ({err})")
         return None
-    return bin_dir
-
-
-PYGEOAPI_CONFIG = """\
-server:
-  bind: {{host: 127.0.0.1, port: {port}}}
-  url: http://127.0.0.1:{port}
-  mimetype: application/json; charset=UTF-8
-  encoding: utf-8
-  language: en-US
-  limits: {{default_items: 10, max_items: 50}}
-  map: {{url: 'https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', attribution: OSM}}
-  manager:
-    name: TinyDB
-    connection: {jobs}
-    output_dir: {outputs}
-logging:
-  level: ERROR
-metadata:
-  identification:
-    title: bench
-    description: the edge benchmark's pygeoapi
-    keywords: [bench]
-    keywords_type: theme
-    terms_of_service: https://example.org
-    url: https://example.org
-  license: {{name: CC-BY 4.0, url: 'https://creativecommons.org/licenses/by/4.0/'}}
-  provider: {{name: bench, url: https://example.org}}
-  contact: {{name: bench, email: bench@example.org, url: https://example.org}}
-resources:
-  hello-world:
-    type: process
-    processor:
-      name: HelloWorld
-"""
 
 
 @dataclass
@@ -163,18 +121,11 @@ class Server:
 @contextmanager
 def pygeoapi(bin_dir: Path, root: Path) -> Iterator[Server]:
     port = free_port()
-    (root / "outputs").mkdir()
-    jobs_db = root / "jobs.db"
-    config = root / "pygeoapi.yml"
-    config.write_text(PYGEOAPI_CONFIG.format(port=port, jobs=jobs_db, outputs=root / "outputs"))
-    env = {**os.environ, "PYGEOAPI_CONFIG": str(config),
-           "PYGEOAPI_OPENAPI": str(root / "openapi.yml")}
-    subprocess.run([str(bin_dir / "pygeoapi"), "openapi", "generate", str(config),
-                    "--output-file", str(root / "openapi.yml")],
-                   env=env, check=True, capture_output=True)  # fmt: skip
+    pygeoapi_env, jobs_db = pygeoapi_server.configure(bin_dir, root, port)
+    env = {**os.environ, **pygeoapi_env}
     base = f"http://127.0.0.1:{port}"
-    with started([str(bin_dir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                  "pygeoapi.flask_app:APP"], root / "gunicorn.log", env=env) as process:
+    with started(pygeoapi_server.gunicorn(bin_dir, port), root / "gunicorn.log",
+                 env=env) as process:
         poll(answers(base + "/processes", process, root / "gunicorn.log"), 60,
              "pygeoapi did not answer")
 

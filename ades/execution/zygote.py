@@ -98,7 +98,14 @@ def warm_up() -> None:
     # (cwltool asks for no encoding): a line in each job's log that tells its user nothing.
     warnings.filterwarnings("ignore", message="NTSerializer always uses UTF-8")
     get_schema(VERSIONS[0])
-    _parser, _version = arg_parser(), versionstring()
+    _parser = arg_parser()
+    # cwltool names itself by sys.argv[0], here this module's path: each run's log would
+    # begin with it. Its runs are cwltool's, as `ades` runs them.
+    program, sys.argv[0] = sys.argv[0], "cwltool"
+    try:
+        _version = versionstring()
+    finally:
+        sys.argv[0] = program
     logger = logging.getLogger("cwltool")
     logger.disabled = True  # what it says of the warm-up concerns no run
     try:
