@@ -35,6 +35,7 @@ from ades.errors import AdesError
 from ades.objectstore.seaweedfs import EmbeddedSeaweedFS
 from ades.services import Services, build_services
 from ades.settings import Settings
+from ades.web.pages import HtmlPages
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,9 @@ def create_app(
     secured = services.authenticator is not None
     spec = served_spec(load_spec(), secured)
     openeo = served_spec(load_spec(OPENEO_SPEC_PATH), secured)
-    app = connexion.FlaskApp(__name__)
+    # No Flask static route: Flask's default /static/<path> would take the paths of a
+    # workspace named "static"; the pages' files are served by HtmlPages.
+    app = connexion.FlaskApp(__name__, server_args={"static_folder": None})
     # Connexion's router matches paths exactly; Flask would merge "//" and answer a 308
     # without a Location. Set before add_api: each rule takes the map's setting when added.
     app.app.url_map.merge_slashes = False
@@ -158,7 +161,10 @@ def create_app(
         security_map=security_map(services.authenticator, services.links.signer),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
-    # Outermost: a status read it answers skips everything else (see its module).
+    # Outermost: the HTML pages, whose own requests for the JSON documents they render go
+    # through everything below; so the status cache never holds (nor answers) a page.
+    app.add_middleware(HtmlPages, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Then: a status read it answers skips everything else (see its module).
     app.add_middleware(
         StatusCache, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
