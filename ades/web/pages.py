@@ -271,6 +271,7 @@ class HtmlPages:
         return "processes.html", {
             "doc": doc,
             "title": f"Processes of workspace '{params['workspace']}'",
+            "processes_url": _base(params) + "/processes",
             "next": _link(doc, "next"),
             "prev": _link(doc, "prev"),
         }
@@ -292,6 +293,8 @@ class HtmlPages:
             if package.ok else None,
             "package_type": media_type,
             "package_url": path + "/package",
+            "process_url": path,
+            "processes_url": _base(params) + "/processes",
         }
 
     async def _jobs(self, scope: Scope, params: dict, query: list) -> tuple[str, dict]:

@@ -7,6 +7,7 @@ build/screenshots/ (CI keeps them as artifacts) and checked by axe-core (WCAG 2.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +229,46 @@ def test_a_failing_job_shows_why_as_it_fails(live, page):
     assert "band B04 is missing from" in page.locator("#failure-stderr").text_content()
     assert not page.locator("#results-link").is_visible()
     shot(page, "job-failed")
+
+
+GREET = """cwlVersion: v1.2
+class: CommandLineTool
+id: {id}
+label: {label}
+baseCommand: echo
+inputs:
+  name: {{type: string, inputBinding: {{position: 1}}}}
+outputs:
+  said: {{type: stdout}}
+stdout: said.txt
+"""
+
+
+def test_deploy_replace_and_undeploy_from_the_pages(live, page):
+    process_id = f"greet-{uuid.uuid4().hex[:8]}"
+    page.goto(live.url("/demo/ogc-api/processes"))
+    # Refused: the server's own words next to the form, nothing deployed.
+    page.get_by_label("or the CWL itself").first.fill("cwlVersion: v1.2\nclass: Nothing\n")
+    page.get_by_role("button", name="Deploy").click()
+    problem = page.locator("#deploy-status .problem")
+    problem.wait_for(timeout=JOB_DEADLINE)
+    assert problem.text_content().startswith("400 ")
+    shot(page, "deploy-refused")
+
+    page.get_by_label("or the CWL itself").first.fill(GREET.format(id=process_id, label="Greet"))
+    page.get_by_role("button", name="Deploy").click()
+    page.wait_for_url(re.compile(rf".*/demo/ogc-api/processes/{process_id}$"),
+                      timeout=JOB_DEADLINE)  # fmt: skip
+    assert page.locator("h1").text_content() == "Greet"
+    shot(page, "process-deployed")
+
+    page.get_by_label("or the CWL itself").fill(GREET.format(id=process_id, label="Greet again"))
+    page.get_by_role("button", name="Replace the package").click()
+    # Reloaded: a function evaluated on the page would break its policy (no eval).
+    page.locator("h1", has_text="Greet again").wait_for(timeout=JOB_DEADLINE)
+    assert live.get(f"/demo/ogc-api/processes/{process_id}").json()["title"] == "Greet again"
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Undeploy {process_id}").click()
+    page.wait_for_url(re.compile(r".*/demo/ogc-api/processes$"), timeout=JOB_DEADLINE)
+    assert live.get(f"/demo/ogc-api/processes/{process_id}").status_code == 404

@@ -290,3 +290,17 @@ def test_the_job_page_filters_its_logs_by_level(live, job):
     assert '<option value="warning" selected>' in r.text
     assert "job accepted" not in r.text  # an info entry
     assert 'data-level="warning"' in r.text  # the live stream asks for the same level
+
+
+def test_deploy_forms_where_the_api_allows_them(live):
+    """The process list has a deploy form; a deployed process's page a replace form and an
+    undeploy button; a built-in process's page neither (the API would refuse them)."""
+    listing = live.get("/demo/ogc-api/processes", headers={"Accept": BROWSER}).text
+    assert 'id="deploy" class="package"' in listing
+    assert 'data-package-url="/demo/ogc-api/processes" data-method="POST"' in listing
+    process_id = deploy(live, "form")
+    page = live.get(f"/demo/ogc-api/processes/{process_id}", params={"f": "html"}).text
+    assert f'data-package-url="/demo/ogc-api/processes/{process_id}" data-method="PUT"' in page
+    assert 'id="undeploy"' in page and "deploy.js" in page
+    built_in = live.get("/demo/ogc-api/processes/echo", params={"f": "html"}).text
+    assert 'id="replace"' not in built_in and 'id="undeploy"' not in built_in
