@@ -23,7 +23,6 @@ import argparse
 import collections
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import psutil
 import pygeoapi_server
 import requests
 from load import Load, generator, measure
+from pygeoapi_server import started
 
 REPO = Path(__file__).resolve().parents[1]
 PYGEOAPI_VENV = REPO / ".venv" / "bench-pygeoapi"
@@ -77,24 +77,6 @@ def answers(url: str, process: subprocess.Popen, log: Path) -> Callable[[], bool
             return False
 
     return check
-
-
-@contextmanager
-def started(args: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
-    """A process group, stopped with SIGTERM (SIGKILL after 30 s) at the end."""
-    with log.open("w") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True, **kwargs)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def pygeoapi_venv() -> Path | None:

@@ -1,13 +1,16 @@
 """pygeoapi as its operators run it, for the edge benchmark (bench/edge.py) and the client
 tests (tests/client/test_pygeoapi.py): version 0.21 installed once into a venv of its own
 under .venv/ and reused, configured with its hello-world process and the TinyDB job manager
-(so that it runs jobs asynchronously too), served by gunicorn."""
+(so that it runs jobs asynchronously too), served by gunicorn; ``started`` runs a server as a process group and stops it."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,3 +96,20 @@ def gunicorn(bin_dir: Path, port: int, workers: int = 2) -> list[str]:
     return [str(bin_dir / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
             "pygeoapi.flask_app:APP"]
 
+
+@contextmanager
+def started(args: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
+    """A process group, stopped with SIGTERM (SIGKILL after 30 s) at the end."""
+    with log.open("w") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True, **kwargs)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -6,14 +6,19 @@ offers no event stream and no logs: ``watch`` polls its status document."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from bench.pygeoapi_server import REPO, InstallFailed, configure, gunicorn, pygeoapi_venv
+from bench.pygeoapi_server import (
+    REPO,
+    InstallFailed,
+    configure,
+    gunicorn,
+    pygeoapi_venv,
+    started,
+)
 from tests.api.conftest import free_port, poll
 
 VENV = REPO / ".venv" / "test-pygeoapi"
@@ -29,11 +34,9 @@ def pygeoapi(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     env, _ = configure(bin_dir, root, port)
     base = f"http://127.0.0.1:{port}"
-    with (root / "gunicorn.log").open("w") as log:
-        process = subprocess.Popen(gunicorn(bin_dir, port, workers=1), stdout=log,
-                                   stderr=subprocess.STDOUT, env={**os.environ, **env},
-                                   start_new_session=True)
-    try:
+    command = gunicorn(bin_dir, port, workers=1)
+    with started(command, root / "gunicorn.log", env={**os.environ, **env}) as process:
+
         def answers() -> bool:
             assert process.poll() is None, (root / "gunicorn.log").read_text()
             try:
@@ -43,13 +46,6 @@ def pygeoapi(tmp_path_factory) -> Iterator[str]:
 
         poll(answers, bool, deadline=60)
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_processes(ades, pygeoapi):
