@@ -161,13 +161,14 @@ def create_app(
         security_map=security_map(services.authenticator, services.links.signer),
         swagger_ui_options=connexion.options.SwaggerUIOptions(swagger_ui_path="/ui"),
     )
-    # Outermost: the HTML pages, whose own requests for the JSON documents they render go
-    # through everything below; so the status cache never holds (nor answers) a page.
-    app.add_middleware(HtmlPages, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    # Then: a status read it answers skips everything else (see its module).
+    # Outermost: a status read it answers skips everything else (see its module), the
+    # pages too: it keeps JSON answers only, so it never holds (nor answers) a page.
     app.add_middleware(
         StatusCache, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
+    # Then the HTML pages, whose own requests for the JSON documents they render go
+    # through everything below.
+    app.add_middleware(HtmlPages, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(JsonByDefault, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(TrailingSlashServed, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(OpenEOCors, position=MiddlewarePosition.BEFORE_EXCEPTION)

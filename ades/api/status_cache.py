@@ -2,7 +2,7 @@
 routing, validation and Flask while the job has not changed. Clients poll it (a status
 read is the most frequent request an ADES gets) and most polls find the job as it was.
 
-Only an answer the whole stack gave is kept: a 200 to ``GET /{workspace}/{root}/jobs/{id}``,
+Only an answer the whole stack gave is kept: a JSON 200 to ``GET /{workspace}/{root}/jobs/{id}``,
 stored under everything the request said (scheme, path, query and every header, so the
 Host that its links are made of, the Accept and the credentials), with the job's
 ``updated`` as read before the stack rendered it. The same request again is answered from
@@ -99,7 +99,7 @@ class StatusCache:
                 if sum(map(len, body)) > LARGEST:
                     body = None
                 elif not message.get("more_body", False) and start and start["status"] == 200:
-                    if updated is not None:
+                    if updated is not None and _is_json(start):
                         self._keep(key, _Answer(updated, start, b"".join(body)))
             await send(message)
 
@@ -110,3 +110,12 @@ class StatusCache:
         self.answers.move_to_end(key)
         while len(self.answers) > self.entries:
             self.answers.popitem(last=False)
+
+
+def _is_json(start: Message) -> bool:
+    """Only the status document is kept: never the job's HTML page (ades.web), whose logs
+    change without its ``updated``."""
+    for name, value in start.get("headers", []):
+        if name.lower() == b"content-type":
+            return value.split(b";")[0].strip() == b"application/json"
+    return False

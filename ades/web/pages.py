@@ -136,6 +136,15 @@ def wants_html(scope: Scope, query: list[tuple[str, str]]) -> bool | None:
     return quality(ranges, HTML) > quality(ranges, JSON) or None
 
 
+def _may_want_html(scope: Scope) -> bool:
+    """Whether the request could ask for a page at all: an ``f`` parameter, or ``html`` in
+    its Accept header. Most requests (scripts, clients) have neither, and are let through
+    without parsing either."""
+    if b"f=" in scope["query_string"]:
+        return True
+    return any(key == b"accept" and b"html" in value for key, value in scope["headers"])
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -212,6 +221,11 @@ class HtmlPages:
             await self._static(scope, send)
             return
         page = _page(path) if scope["method"] == "GET" else None
+        if page is not None and not _may_want_html(scope):
+            # What clients send (no Accept, */*, application/json): the API's answer, told
+            # apart from a page's only by its Vary.
+            await self.app(scope, receive, _vary(send))
+            return
         if page is None:
             await self.app(scope, receive, send)
             return

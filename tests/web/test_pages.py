@@ -233,6 +233,12 @@ def test_the_status_cache_never_mixes_html_and_json(live, job):
         assert live.get(path, params={"f": "html"}).headers["Content-Type"].startswith(
             "text/html"
         )
+    # A page is never kept: a log entry written since (the job's `updated` unchanged)
+    # is on the same page asked for again.
+    from ades.model import LogLevel
+
+    live.server.services.jobs.log_store.add(job, LogLevel.INFO, "written after the page")
+    assert "written after the page" in live.get(path, headers=HTML).text
 
 
 def test_a_failed_job_page_shows_why(live):
