@@ -1,7 +1,8 @@
 """pygeoapi as its operators run it, for the edge benchmark (bench/edge.py) and the client
 tests (tests/client/test_pygeoapi.py): version 0.21 installed once into a venv of its own
 under .venv/ and reused, configured with its hello-world process and the TinyDB job manager
-(so that it runs jobs asynchronously too), served by gunicorn; ``started`` runs a server as a process group and stops it."""
+(so that it runs jobs asynchronously too), served by gunicorn; ``started`` runs a server
+as a process group and stops it."""
 
 from __future__ import annotations
 
