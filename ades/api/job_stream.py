@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ades.api.views import Urls, status_info
-from ades.model import Job, JobStatus, LogEntry
+from ades.api.views import Urls, log_entry, status_info
+from ades.model import Job, JobStatus
 from ades.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,15 +56,6 @@ def job_events(workspace: str, root: str, jobId: str, level: str = "debug") -> N
 def event(kind: str, last_log: int, data: Any) -> bytes:
     """One server-sent event; JSON never spans lines, so ``data`` is one line."""
     return f"event: {kind}\nid: {last_log}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def log_entry(entry: LogEntry) -> dict[str, str]:
-    return {
-        "id": str(entry.id),
-        "time": entry.time.isoformat().replace("+00:00", "Z"),
-        "level": entry.level.label,
-        "message": entry.message,
-    }
 
 
 def last_event_id(header: str | None) -> int:

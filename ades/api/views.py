@@ -149,20 +149,19 @@ def job_definition(job: Job, urls: Urls) -> dict[str, Any]:
     return doc
 
 
+def log_entry(entry: LogEntry) -> dict[str, str]:
+    """One entry of the openEO LogEntries document (and of a job's event stream)."""
+    return {
+        "id": str(entry.id),
+        "level": entry.level.label,
+        "message": entry.message,
+        "time": entry.time.isoformat().replace("+00:00", "Z"),
+    }
+
+
 def log_entries(entries: list[LogEntry], next_href: str | None) -> dict[str, Any]:
     """The openEO LogEntries document."""
-    doc: dict[str, Any] = {
-        "logs": [
-            {
-                "id": str(entry.id),
-                "level": entry.level.label,
-                "message": entry.message,
-                "time": entry.time.isoformat().replace("+00:00", "Z"),
-            }
-            for entry in entries
-        ],
-        "links": [],
-    }
+    doc: dict[str, Any] = {"logs": [log_entry(entry) for entry in entries], "links": []}
     if next_href:
         doc["links"].append(link(next_href, "next", "Later log entries"))
     return doc
